@@ -1,0 +1,14 @@
+//! The sidecar: the HTTP server every sandbox runs.
+//!
+//! It is the URL customers stream from and the API the operator's jobs call. Everything but
+//! `/health` requires the sandbox's bearer token (compared in constant time); the server refuses
+//! to start without one.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod server;
+
+pub use config::{Config, ConfigError};
+pub use server::{router, serve, AppState};
