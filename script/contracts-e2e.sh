@@ -27,7 +27,7 @@ for tool in anvil cast forge python3; do command -v "$tool" >/dev/null || die "$
 
 SNAPSHOT="${TANGLE_SNAPSHOT:-}"
 if [ -z "$SNAPSHOT" ]; then
-  SNAPSHOT="$(ls "$HOME"/.cargo/registry/src/*/blueprint-chain-setup-anvil-0.2.0-alpha.23/snapshots/localtestnet-state.json 2>/dev/null | head -n1 || true)"
+  SNAPSHOT="$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/blueprint-chain-setup-anvil-0.2.0-alpha.23/snapshots/localtestnet-state.json 2>/dev/null | head -n1 || true)"
 fi
 [ -f "$SNAPSHOT" ] || die "seeded Tangle snapshot not found (set TANGLE_SNAPSHOT)"
 
