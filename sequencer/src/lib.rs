@@ -21,6 +21,9 @@
 //! * [`store`] – the [`EventStore`] trait and the durable SQLite backend.
 //! * [`engine`] – the [`Sequencer`]: ingest semantics, keys, reads, commitments, live events.
 //! * [`api`] – the REST API (axum) over a [`Sequencer`]: [`api::router`].
+//! * [`client`] – [`client::VesClient`], the offline-first [`client::outbox::Outbox`],
+//!   SSE subscription and client-side verification.
+//! * [`cli`] – the `ves` command line tool.
 //!
 //! Signature verification is always `verify_strict` (see [`signing`]).
 
@@ -29,6 +32,8 @@
 
 pub mod api;
 pub mod canonical;
+pub mod cli;
+pub mod client;
 pub mod context;
 pub mod domain;
 pub mod encoding;
