@@ -2,6 +2,7 @@
 //! answers the eight agent-instance jobs against it.
 
 pub mod docker;
+pub mod sandbox;
 
 /// The blueprint-sdk version this operator is built against (for logs and `--version`).
 pub const SDK_VERSION: &str = "0.2.0-alpha.20";
