@@ -1,6 +1,7 @@
 //! The operator: a blueprint-sdk runner that keeps one Docker sandbox per Tangle service and
 //! answers the eight agent-instance jobs against it.
 
+pub mod attestation;
 pub mod docker;
 pub mod sandbox;
 

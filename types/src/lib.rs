@@ -8,6 +8,7 @@
 //! exactly what the service manager decodes.
 
 pub mod jobs;
+pub mod sealing;
 
 blueprint_sdk::alloy::sol!("../contracts/src/AgentJobs.sol");
 
