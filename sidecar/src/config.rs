@@ -40,6 +40,24 @@ pub struct Config {
     pub llm: LlmConfig,
     pub body_limit: usize,
     pub request_timeout: Duration,
+    /// Per-stream output cap for exec (`SIDECAR_EXEC_MAX_OUTPUT`, bytes, default 1 MiB).
+    pub exec_max_output: usize,
+    /// Largest file `GET /v1/files` returns (`SIDECAR_FILES_MAX_READ`, bytes, default 8 MiB).
+    pub files_max_read: u64,
+    /// Test override for home directories of SSH users (`SIDECAR_SSH_HOME_ROOT`): when set,
+    /// user `u` has home `<root>/u` (which must exist) instead of the passwd entry.
+    pub ssh_home_root: Option<PathBuf>,
+    /// Allow snapshot uploads to private/loopback/link-local addresses
+    /// (`SIDECAR_SNAPSHOT_ALLOW_PRIVATE=true`, default false).
+    pub snapshot_allow_private: bool,
+    /// VES tenant of the sandbox stream (`SIDECAR_VES_TENANT`, UUID; default: derived from
+    /// "agent-instance").
+    pub ves_tenant: Option<uuid::Uuid>,
+    /// VES store of the sandbox stream (`SIDECAR_VES_STORE`, UUID; default: derived from the
+    /// sidecar public key).
+    pub ves_store: Option<uuid::Uuid>,
+    /// Attestation provider (`SIDECAR_ATTESTATION=none|dev`, default none).
+    pub attestation: crate::ves::AttestationProvider,
 }
 
 impl std::fmt::Debug for Config {
@@ -54,6 +72,13 @@ impl std::fmt::Debug for Config {
             .field("llm_model", &self.llm.model)
             .field("body_limit", &self.body_limit)
             .field("request_timeout", &self.request_timeout)
+            .field("exec_max_output", &self.exec_max_output)
+            .field("files_max_read", &self.files_max_read)
+            .field("ssh_home_root", &self.ssh_home_root)
+            .field("snapshot_allow_private", &self.snapshot_allow_private)
+            .field("ves_tenant", &self.ves_tenant)
+            .field("ves_store", &self.ves_store)
+            .field("attestation", &self.attestation)
             .finish()
     }
 }
@@ -86,6 +111,26 @@ impl Config {
                     s => Ok(Duration::from_secs(s)),
                 })
         })?;
+        let exec_max_output = parse(&get, "SIDECAR_EXEC_MAX_OUTPUT", "1048576", positive)?;
+        let files_max_read = parse(&get, "SIDECAR_FILES_MAX_READ", "8388608", positive)?;
+        let files_max_read = u64::try_from(files_max_read).unwrap_or(u64::MAX);
+        let snapshot_allow_private =
+            parse(&get, "SIDECAR_SNAPSHOT_ALLOW_PRIVATE", "false", |v| match v
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" | "" => Ok(false),
+                _ => Err("expected true or false".to_string()),
+            })?;
+        let ves_tenant = optional_uuid(&get, "SIDECAR_VES_TENANT")?;
+        let ves_store = optional_uuid(&get, "SIDECAR_VES_STORE")?;
+        let attestation = parse(
+            &get,
+            "SIDECAR_ATTESTATION",
+            "none",
+            crate::ves::AttestationProvider::parse,
+        )?;
         Ok(Self {
             listen,
             token,
@@ -103,7 +148,41 @@ impl Config {
             },
             body_limit,
             request_timeout,
+            exec_max_output,
+            files_max_read,
+            ssh_home_root: get("SIDECAR_SSH_HOME_ROOT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            snapshot_allow_private,
+            ves_tenant,
+            ves_store,
+            attestation,
         })
+    }
+}
+
+fn optional_uuid(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<uuid::Uuid>, ConfigError> {
+    match get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(value) => {
+            uuid::Uuid::parse_str(value.trim())
+                .map(Some)
+                .map_err(|e| ConfigError::Invalid {
+                    name,
+                    value,
+                    reason: e.to_string(),
+                })
+        }
+    }
+}
+
+fn positive(v: &str) -> Result<usize, String> {
+    match v.parse::<usize>().map_err(|e| e.to_string())? {
+        0 => Err("must be positive".to_string()),
+        n => Ok(n),
     }
 }
 
@@ -162,5 +241,32 @@ mod tests {
         ])
         .expect_err("invalid");
         assert!(err.to_string().contains("SIDECAR_LISTEN"));
+    }
+
+    #[test]
+    fn feature_settings() {
+        let c = cfg(&[("SIDECAR_TOKEN", "0123456789abcdef")]).expect("valid config");
+        assert_eq!(c.exec_max_output, 1024 * 1024);
+        assert_eq!(c.files_max_read, 8 * 1024 * 1024);
+        assert!(c.ssh_home_root.is_none());
+        assert!(!c.snapshot_allow_private);
+        let c = cfg(&[
+            ("SIDECAR_TOKEN", "0123456789abcdef"),
+            ("SIDECAR_EXEC_MAX_OUTPUT", "10"),
+            ("SIDECAR_SSH_HOME_ROOT", "/tmp/homes"),
+            ("SIDECAR_SNAPSHOT_ALLOW_PRIVATE", "TRUE"),
+        ])
+        .expect("valid config");
+        assert_eq!(c.exec_max_output, 10);
+        assert_eq!(c.ssh_home_root, Some(PathBuf::from("/tmp/homes")));
+        assert!(c.snapshot_allow_private);
+        for (k, v) in [
+            ("SIDECAR_EXEC_MAX_OUTPUT", "0"),
+            ("SIDECAR_EXEC_MAX_OUTPUT", "lots"),
+            ("SIDECAR_SNAPSHOT_ALLOW_PRIVATE", "maybe"),
+        ] {
+            let err = cfg(&[("SIDECAR_TOKEN", "0123456789abcdef"), (k, v)]).expect_err("invalid");
+            assert!(err.to_string().contains(k));
+        }
     }
 }

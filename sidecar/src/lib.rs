@@ -4,11 +4,20 @@
 //! `/health` requires the sandbox's bearer token (compared in constant time); the server refuses
 //! to start without one.
 
+pub mod account;
+pub mod agent;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod exec;
+pub mod files;
 pub mod routes;
 pub mod server;
+pub mod snapshot;
+pub mod ssh;
+pub mod ves;
+pub mod workflows;
+pub mod workspace;
 
 pub use config::{Config, ConfigError};
-pub use server::{router, serve, AppState};
+pub use server::{router, router_with_state, serve, AppState, StartupError};
