@@ -15,7 +15,7 @@ step "starting a sandbox from $image"
 token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 t0=$(date +%s%N)
 cid=$(docker run -d --rm --label agent-instance.devnet=1 \
-  --cap-drop ALL --cap-add CHOWN --cap-add SETUID --cap-add SETGID --cap-add DAC_OVERRIDE \
+  --cap-drop ALL $(printf -- '--cap-add %s ' CHOWN DAC_OVERRIDE FOWNER SETUID SETGID KILL NET_BIND_SERVICE SYS_CHROOT AUDIT_WRITE) \
   --security-opt no-new-privileges --pids-limit 512 --memory 512m \
   -e SIDECAR_TOKEN="$token" -p 127.0.0.1::8080 "$image")
 trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
@@ -36,6 +36,18 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$url/v1/info")
 info "GET /v1/info (no token) -> 401 (token enforced)"
 body=$(curl -fsS -H "Authorization: Bearer $token" "$url/v1/info")
 info "GET /v1/info (token)    -> $body"
+
+step "running a command in the sandbox (as the unprivileged workspace user)"
+auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
+out=$(curl -fsS "${auth[@]}" -d '{"command":"echo hello from $(id -un) in $(pwd)","timeout_ms":10000}' "$url/v1/exec")
+info "POST /v1/exec -> $out"
+grep -q '"exit_code":0' <<<"$out" || die "exec failed: $out"
+
+step "the sandbox's signed event log (VES)"
+commit=$(curl -fsS "${auth[@]}" -X POST "$url/v1/ves/commit")
+info "POST /v1/ves/commit -> $commit"
+events=$(curl -fsS "${auth[@]}" "$url/api/v1/events?tenant_id=$(sed -E 's/.*"tenant_id":"([^"]+)".*/\1/' <<<"$body")&store_id=$(sed -E 's/.*"store_id":"([^"]+)".*/\1/' <<<"$body")&from=1&limit=10")
+info "GET /api/v1/events -> $(grep -o '"event_type":"[^"]*"' <<<"$events" | tr '\n' ' ')"
 
 step "cleaning up"
 docker rm -f "$cid" >/dev/null
