@@ -154,46 +154,22 @@ impl DockerRuntime {
     /// not an error: removal is idempotent.
     pub async fn remove(&self, name_or_id: &str, volumes: &[String]) -> Result<(), RuntimeError> {
         let opts = RemoveContainerOptionsBuilder::new().force(true).build();
-        match with_timeout(
+        let res = with_timeout(
             "remove_container",
             self.timeout,
             self.docker.remove_container(name_or_id, Some(opts)),
         )
-        .await?
-        {
-            Ok(())
-            | Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(source) => {
-                return Err(DockerError::Call {
-                    call: "remove_container",
-                    source,
-                }
-                .into())
-            }
-        }
+        .await?;
+        ignore_not_found("remove_container", res)?;
         for v in volumes {
             let opts = RemoveVolumeOptionsBuilder::new().force(true).build();
-            match with_timeout(
+            let res = with_timeout(
                 "remove_volume",
                 self.timeout,
                 self.docker.remove_volume(v, Some(opts)),
             )
-            .await?
-            {
-                Ok(())
-                | Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(source) => {
-                    return Err(DockerError::Call {
-                        call: "remove_volume",
-                        source,
-                    }
-                    .into())
-                }
-            }
+            .await?;
+            ignore_not_found("remove_volume", res)?;
         }
         Ok(())
     }
@@ -290,6 +266,20 @@ impl DockerRuntime {
             )
             .await?;
         Ok(res.id)
+    }
+}
+
+/// Treats Docker's 404 as success (the thing is already gone).
+fn ignore_not_found(
+    call: &'static str,
+    res: Result<(), bollard::errors::Error>,
+) -> Result<(), RuntimeError> {
+    match res {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(source) => Err(DockerError::Call { call, source }.into()),
     }
 }
 
