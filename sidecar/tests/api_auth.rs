@@ -1,37 +1,14 @@
 //! The sidecar served for real on a loopback port: health is open, everything else needs the
 //! bearer token, errors are structured JSON, responses carry a request id.
 
-use std::collections::HashMap;
+mod common;
 
-use sidecar::Config;
-
-const TOKEN: &str = "test-token-0123456789abcdef";
-
-async fn start() -> String {
-    let dir = std::env::temp_dir();
-    // Leaked on purpose: the data directory must outlive the spawned server.
-    let data = tempfile::tempdir().expect("data dir").keep();
-    let env: HashMap<&str, String> = HashMap::from([
-        ("SIDECAR_TOKEN", TOKEN.to_string()),
-        ("SIDECAR_LISTEN", "127.0.0.1:0".to_string()),
-        ("SIDECAR_WORKSPACE", dir.display().to_string()),
-        ("SIDECAR_DATA_DIR", data.display().to_string()),
-    ]);
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = sidecar::router(config).await.expect("sidecar starts");
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
-    });
-    format!("http://{addr}")
-}
+use common::TOKEN;
 
 #[tokio::test]
 async fn health_is_open_and_everything_else_needs_the_token() {
-    let base = start().await;
+    let h = common::start(&[]).await;
+    let base = h.base.clone();
     let http = reqwest::Client::new();
 
     let health = http

@@ -26,22 +26,7 @@ const ED25519_FP: &str = "SHA256:bFj0KDRa54MKlctRZkt5WyK8ySWhpig6gpoxQ0Z5MHk";
 
 /// A sidecar over an existing data directory (for restarts); returns its base URL.
 async fn start_on(data: &Path, workspace: &Path) -> String {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("SIDECAR_TOKEN", TOKEN.to_string()),
-        ("SIDECAR_LISTEN", "127.0.0.1:0".to_string()),
-        ("SIDECAR_WORKSPACE", workspace.display().to_string()),
-        ("SIDECAR_DATA_DIR", data.display().to_string()),
-    ]);
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = sidecar::router(config).await.expect("sidecar starts");
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
-    });
-    format!("http://{addr}")
+    common::serve_on(data, workspace).await.0
 }
 
 struct Ves {

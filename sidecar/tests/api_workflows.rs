@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use agent_orchestrator::{
 };
 use common::{start, Harness, TOKEN};
 use serde_json::{json, Value};
-use sidecar::{AppState, Config};
+
 use ves::{Commitment, Ed25519PublicKey, Hash32};
 
 fn cmd(id: &str, script: &str, deps: &[&str]) -> Value {
@@ -260,29 +259,7 @@ async fn cancel_mid_run() {
     assert_eq!(r["status"], "cancelled");
 }
 
-/// Serves a sidecar over existing directories; returns base URL, state and server task.
-async fn serve_on(
-    data: &Path,
-    workspace: &Path,
-) -> (String, AppState, tokio::task::JoinHandle<()>) {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("SIDECAR_TOKEN", TOKEN.to_string()),
-        ("SIDECAR_LISTEN", "127.0.0.1:0".to_string()),
-        ("SIDECAR_WORKSPACE", workspace.display().to_string()),
-        ("SIDECAR_DATA_DIR", data.display().to_string()),
-    ]);
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = AppState::open(config).await.expect("state");
-    let app = sidecar::router_with_state(state.clone());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), state, task)
-}
+use common::serve_on;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumes_after_restart_without_rerunning_completed_steps() {
