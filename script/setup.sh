@@ -9,7 +9,9 @@ source "$(dirname "$0")/lib/common.sh"
 
 APT_PACKAGES=(
   docker.io          # the Docker engine (images are built locally; nothing is pulled)
-  cmake protobuf-compiler libclang-dev clang pkg-config libssl-dev   # blueprint-sdk build deps
+  cmake protobuf-compiler libprotobuf-dev libclang-dev clang pkg-config libssl-dev  # blueprint-sdk build deps
+  # (libprotobuf-dev: the well-known .proto files, e.g. google/protobuf/empty.proto, that
+  #  blueprint-manager-bridge compiles; only a recommendation of protobuf-compiler)
   debootstrap        # the sandbox base root filesystem
   postgresql         # the sequencer's PostgreSQL backend tests
   curl ca-certificates git
