@@ -197,29 +197,8 @@ pub struct Head {
     pub state_root: Option<Hash32>,
 }
 
-/// An agent's sync state on a stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncState {
-    /// Tenant.
-    #[serde(with = "serde_uuid")]
-    pub tenant_id: Uuid,
-    /// Store.
-    #[serde(with = "serde_uuid")]
-    pub store_id: Uuid,
-    /// Agent.
-    #[serde(with = "serde_uuid")]
-    pub agent_id: Uuid,
-    /// Highest pushed sequence number.
-    pub last_pushed_sequence: u64,
-    /// Highest pulled sequence number.
-    pub last_pulled_sequence: u64,
-    /// Stream head.
-    pub head_sequence: u64,
-    /// `head − last_pulled`.
-    pub lag: u64,
-    /// Last cursor move.
-    pub last_sync_at: Option<DateTime<Utc>>,
-}
+/// An agent's sync state on a stream: the very type the server answers with.
+pub use crate::engine::SyncState;
 
 /// `PUT /api/v1/sync/state` body.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]

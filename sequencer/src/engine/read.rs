@@ -1,7 +1,7 @@
 //! Reads: pull pages, single events, heads and per-agent sync cursors.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{EngineError, Sequencer, MAX_PULL_LIMIT};
@@ -21,8 +21,8 @@ pub struct PullPage {
     pub has_more: bool,
 }
 
-/// An agent's sync state on a stream (JSON: snake_case).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An agent's sync state on a stream (JSON: snake_case); the client decodes the same type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncState {
     /// Tenant.
     #[serde(with = "serde_uuid")]
