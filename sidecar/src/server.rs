@@ -98,6 +98,7 @@ pub fn router_with_state(state: AppState) -> Router {
             "/v1/workflows/{id}/runs",
             post(routes::workflows::start_run),
         )
+        .route("/v1/runs", get(routes::workflows::list_runs))
         .route("/v1/runs/{run_id}", get(routes::workflows::run_status))
         .route("/v1/runs/{run_id}/cancel", post(routes::workflows::cancel))
         .route("/v1/runs/{run_id}/receipt", get(routes::workflows::receipt))

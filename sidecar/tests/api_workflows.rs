@@ -94,6 +94,11 @@ async fn diamond_runs_and_verifies() {
     let (s, run) = h.get(&format!("/v1/runs/{run_id}")).await;
     assert_eq!(s, 200);
     assert_eq!(run["status"], "succeeded");
+    // The run is listed (newest first), so a customer can find the receipt of a TASK.
+    let (s, runs) = h.get("/v1/runs?limit=5").await;
+    assert_eq!(s, 200, "{runs}");
+    assert_eq!(runs["runs"][0]["run_id"], run_id.as_str());
+    assert_eq!(runs["runs"][0]["status"], "succeeded");
     for id in ["a", "b", "c", "d"] {
         assert_eq!(step_state(&run, id), "succeeded");
     }

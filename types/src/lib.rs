@@ -10,7 +10,10 @@
 pub mod jobs;
 pub mod sealing;
 
-blueprint_sdk::alloy::sol!("../contracts/src/AgentJobs.sol");
+blueprint_sdk::alloy::sol!(
+    #[sol(all_derives)]
+    "../contracts/src/AgentJobs.sol"
+);
 
 blueprint_sdk::alloy::sol!(
     #[sol(rpc)]

@@ -268,6 +268,28 @@ impl Journal {
             .collect()
     }
 
+    /// The most recent runs, newest first: `(run id, status, started at ms)`.
+    pub fn recent_runs(&self, limit: usize) -> Result<Vec<(Uuid, String, i64)>, JournalError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT run_id, status, started_at_ms FROM runs \
+             ORDER BY started_at_ms DESC, run_id LIMIT ?1",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![limit], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, status, at)| Ok((Uuid::parse_str(&id).map_err(corrupt)?, status, at)))
+            .collect()
+    }
+
     /// Loads a run with all its entries.
     pub fn load_run(&self, run_id: Uuid) -> Result<StoredRun, JournalError> {
         let conn = self.reader();

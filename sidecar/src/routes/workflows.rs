@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agent_orchestrator::{EngineError, JournalError, RunStatus, StoredRun, ValidatedWorkflow};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -192,6 +192,29 @@ pub async fn run_inline(
         )
             .into_response()),
     }
+}
+
+/// `GET /v1/runs?limit=N`: the most recent runs, newest first (limit 1..=100, default 20).
+pub async fn list_runs(
+    State(state): State<AppState>,
+    Query(q): Query<RunsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let runs = state
+        .workflows
+        .journal()
+        .recent_runs(limit)
+        .map_err(|e| internal(e.to_string()))?;
+    let runs: Vec<Value> = runs
+        .into_iter()
+        .map(|(id, status, at)| json!({"run_id": id, "status": status, "started_at_ms": at}))
+        .collect();
+    Ok(Json(json!({ "runs": runs })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RunsQuery {
+    pub limit: Option<usize>,
 }
 
 /// `GET /v1/runs/{run_id}`.
