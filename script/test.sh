@@ -19,6 +19,10 @@ cargo fmt --all --check
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -q -- -D warnings
 
+step "binaries and artifacts the end-to-end tests run (operator, agentctl, forge build)"
+cargo build --locked -q -p agent-operator -p agent-cli
+forge build -q contracts script
+
 step "cargo test --workspace (sandbox image $SANDBOX_IMAGE)"
 set +e
 cargo test --workspace --locked 2>&1 | tee "$LOG_DIR/cargo-test.log"

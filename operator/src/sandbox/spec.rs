@@ -69,6 +69,12 @@ pub enum SpecError {
     Operator(String),
 }
 
+/// `agent-sbx-<service>-<first 10 hex digits of the operator>`.
+pub fn container_name(service_id: u64, operator: &str) -> String {
+    let short: String = operator.trim_start_matches("0x").chars().take(10).collect();
+    format!("agent-sbx-{service_id}-{short}")
+}
+
 /// Everything needed to create the container of one service's sandbox.
 #[derive(Clone, Debug)]
 pub struct SandboxSpec {
@@ -90,13 +96,7 @@ impl SandboxSpec {
     /// `agent-sbx-<service>-<first 10 hex digits of the operator>`: unique per service and
     /// operator on one Docker host, stable across operator restarts.
     pub fn container_name(&self) -> String {
-        let short: String = self
-            .operator
-            .trim_start_matches("0x")
-            .chars()
-            .take(10)
-            .collect();
-        format!("agent-sbx-{}-{}", self.service_id, short)
+        container_name(self.service_id, &self.operator)
     }
 
     pub fn workspace_volume(&self) -> String {
