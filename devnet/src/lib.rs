@@ -12,7 +12,7 @@ pub mod llm;
 pub mod operators;
 pub mod service;
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use blueprint_sdk::alloy::providers::{Provider, ProviderBuilder};
@@ -33,12 +33,10 @@ pub enum DevnetError {
     Operator(String),
 }
 
-/// A free TCP port on loopback.
+/// A free TCP port on loopback (the operator's own helper).
 pub fn free_port() -> Result<u16, DevnetError> {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| DevnetError::Setup(format!("no free port: {e}")))
+    operator::sandbox::runtime::free_port(IpAddr::from([127, 0, 0, 1]))
+        .map_err(|e| DevnetError::Setup(e.to_string()))
 }
 
 /// Where the devnet finds things.

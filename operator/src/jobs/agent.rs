@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{JobError, OperatorContext};
 use crate::metrics::Outcome;
-use crate::sidecar_client::{parse_hash32, AgentCall, SidecarError, WorkflowOutput};
+use crate::sidecar_client::{parse_hash32, AgentCall, AgentOutput, SidecarError, WorkflowOutput};
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
@@ -19,6 +19,42 @@ fn refusal(e: &SidecarError) -> String {
         SidecarError::Api { code, message, .. } => format!("error: {code}: {message}"),
         other => format!("error: {other}"),
     }
+}
+
+/// Runs a PROMPT (`task = false`) or prompt TASK in the sandbox. `Ok(Err(text))` is the
+/// deterministic refusal text of input the sandbox rejected.
+async fn run_agent(
+    ctx: &OperatorContext,
+    service_id: u64,
+    call: AgentCall,
+    task: bool,
+) -> Result<Result<AgentOutput, String>, JobError> {
+    let http_timeout = ctx.call_timeout(std::time::Duration::from_millis(call.timeout_ms));
+    let res = ctx
+        .manager
+        .with_sidecar(service_id, |client| {
+            let call = call.clone();
+            async move {
+                if task {
+                    client.task(&call, http_timeout).await
+                } else {
+                    client.prompt(&call, http_timeout).await
+                }
+            }
+        })
+        .await
+        .map_err(JobError::from);
+    match res {
+        Ok(o) => Ok(Ok(o)),
+        Err(e) => match e.rejection() {
+            Some(r) => Ok(Err(refusal(r))),
+            None => Err(e),
+        },
+    }
+}
+
+fn digest_of(o: &AgentOutput) -> [u8; 32] {
+    parse_hash32(&o.transcript_digest).unwrap_or_default()
 }
 
 pub async fn prompt(
@@ -36,37 +72,23 @@ pub async fn prompt(
         seed: Some(req.seed),
         timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
     };
-    let http_timeout = ctx.call_timeout(timeout);
-    let res = ctx
-        .manager
-        .with_sidecar(service_id, |client| {
-            let call = call.clone();
-            async move { client.prompt(&call, http_timeout).await }
-        })
-        .await
-        .map_err(JobError::from);
-    match res {
+    match run_agent(ctx, service_id, call, false).await? {
         Ok(o) => Ok((
             PromptResult {
                 success: o.success,
+                transcriptDigest: digest_of(&o).into(),
                 response: o.response.unwrap_or_default(),
-                transcriptDigest: parse_hash32(&o.transcript_digest)
-                    .unwrap_or_default()
-                    .into(),
             },
             Outcome::Ok,
         )),
-        Err(e) => match e.rejection() {
-            Some(r) => Ok((
-                PromptResult {
-                    success: false,
-                    response: refusal(r),
-                    transcriptDigest: Default::default(),
-                },
-                Outcome::Rejected,
-            )),
-            None => Err(e),
-        },
+        Err(text) => Ok((
+            PromptResult {
+                success: false,
+                response: text,
+                transcriptDigest: Default::default(),
+            },
+            Outcome::Rejected,
+        )),
     }
 }
 
@@ -88,34 +110,21 @@ pub async fn task(
         seed: Some(req.seed),
         timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
     };
-    let http_timeout = ctx.call_timeout(timeout);
-    let res = ctx
-        .manager
-        .with_sidecar(service_id, |client| {
-            let call = call.clone();
-            async move { client.task(&call, http_timeout).await }
-        })
-        .await
-        .map_err(JobError::from);
-    match res {
+    match run_agent(ctx, service_id, call, true).await? {
         Ok(o) => {
+            let digest = digest_of(&o);
             let text = o.response.unwrap_or_default();
             Ok((
                 TaskResult {
                     success: o.success,
                     outputHash: sha256(text.as_bytes()).into(),
                     finalText: text,
-                    transcriptDigest: parse_hash32(&o.transcript_digest)
-                        .unwrap_or_default()
-                        .into(),
+                    transcriptDigest: digest.into(),
                 },
                 Outcome::Ok,
             ))
         }
-        Err(e) => match e.rejection() {
-            Some(r) => Ok((refused_task(refusal(r)), Outcome::Rejected)),
-            None => Err(e),
-        },
+        Err(text) => Ok((refused_task(text), Outcome::Rejected)),
     }
 }
 
