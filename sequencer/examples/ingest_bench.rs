@@ -1,10 +1,14 @@
 //! End-to-end ingest benchmark: HTTP (loopback, reqwest) → axum → engine (strict signature
-//! verification) → durable SQLite (WAL, `synchronous = FULL`, one transaction per batch).
+//! verification) → durable storage, one transaction per batch: SQLite (WAL,
+//! `synchronous = FULL`) by default, or PostgreSQL with `--database-url`.
 //!
 //! ```text
 //! cargo run --release -p ves-sequencer --example ingest_bench -- [--events 20000]
 //!     [--singles 2000] [--concurrency 8] [--dir PATH]
+//!     [--database-url postgres://ves:ves@127.0.0.1:55432/ves_test [--pg-connections 16]]
 //! ```
+//!
+//! With PostgreSQL the tables live in a fresh schema `ves_bench_<random>`, dropped at the end.
 //!
 //! Prints events/s and p50/p99 request latency for batches of 100 and of 1 (sequential and
 //! concurrent clients), and `verify_batch` alone (events/s) for the ratio, plus the cost of
@@ -38,9 +42,48 @@ struct Args {
     /// Concurrent clients in the concurrent phases.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Directory for the database (default: a temp dir).
+    /// Directory for the SQLite database (default: a temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Benchmark the PostgreSQL backend at this URL instead of SQLite.
+    #[arg(long, env = "VES_BENCH_DATABASE_URL")]
+    database_url: Option<String>,
+    /// PostgreSQL connection pool size.
+    #[arg(long, default_value_t = 16)]
+    pg_connections: u32,
+}
+
+/// The store under test, what to print about it, and the PostgreSQL store to clean up.
+async fn open_store(
+    args: &Args,
+    dir: &std::path::Path,
+) -> Result<(Arc<dyn EventStore>, String, Option<PostgresStore>)> {
+    match &args.database_url {
+        Some(url) => {
+            let schema = format!("ves_bench_{}", Uuid::new_v4().simple());
+            let store = PostgresStore::connect(
+                url,
+                PostgresOptions {
+                    max_connections: args.pg_connections,
+                    schema: Some(schema.clone()),
+                    ..PostgresOptions::default()
+                },
+            )
+            .await
+            .context("connect to PostgreSQL")?;
+            let label = format!(
+                "PostgreSQL schema {schema} (pool {}, synchronous_commit on)",
+                args.pg_connections
+            );
+            Ok((Arc::new(store.clone()), label, Some(store)))
+        }
+        None => {
+            let db = dir.join(format!("bench-{}.db", Uuid::new_v4()));
+            let store = SqliteStore::open(&db).context("open store")?;
+            let label = format!("SQLite {} (WAL, synchronous=FULL)", db.display());
+            Ok((Arc::new(store), label, None))
+        }
+    }
 }
 
 fn agent_key() -> SigningKey {
@@ -208,10 +251,9 @@ async fn main() -> Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
-    let db = dir.join(format!("bench-{}.db", Uuid::new_v4()));
-    let store = SqliteStore::open(&db).context("open store")?;
+    let (store, label, postgres) = open_store(&args, &dir).await?;
     let seq = Arc::new(Sequencer::new(
-        Arc::new(store),
+        store,
         SigningKey::from_bytes(&[0x5e; 32]),
         SequencerConfig::new("bench"),
     ));
@@ -245,11 +287,7 @@ async fn main() -> Result<()> {
         .pool_max_idle_per_host(64)
         .build()?;
 
-    println!(
-        "database {} (WAL, synchronous=FULL); concurrency {}",
-        db.display(),
-        args.concurrency
-    );
+    println!("database {label}; concurrency {}", args.concurrency);
     let c = args.concurrency.max(1);
     let batches = args.events / 100;
     let store_of = |i: u128| Uuid::from_u128(0x5000 + i);
@@ -281,5 +319,13 @@ async fn main() -> Result<()> {
         })
         .collect::<Result<_>>()?;
     verify_only(&sample, &Ed25519PublicKey::from_signing_key(&sk))?;
+    if let Some(pg) = postgres {
+        if let Some(schema) = pg.schema() {
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(pg.pool())
+                .await
+                .context("dropping the benchmark schema")?;
+        }
+    }
     Ok(())
 }

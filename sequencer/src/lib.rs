@@ -18,7 +18,7 @@
 //!
 //! With I/O:
 //!
-//! * [`store`] – the [`EventStore`] trait and the durable SQLite backend.
+//! * [`store`] – the [`EventStore`] trait and the durable SQLite and PostgreSQL backends.
 //! * [`engine`] – the [`Sequencer`]: ingest semantics, keys, reads, commitments, live events.
 //! * [`api`] – the REST API (axum) over a [`Sequencer`]: [`api::router`].
 //! * [`client`] – [`client::VesClient`], the offline-first [`client::outbox::Outbox`],
@@ -69,7 +69,7 @@ pub use receipt::{receipt_hash, ReceiptSubject, SignedReceipt};
 pub use signing::{
     event_signing_hash, sign_event, verify_batch, verify_event_signature, BatchItem, SigningInput,
 };
-pub use store::{EventStore, SqliteStore, StreamKey};
+pub use store::{EventStore, PostgresOptions, PostgresStore, SqliteStore, StreamKey};
 pub use stream::{state_root, stream_id, Commitment};
 pub use validate::{
     check_batch, check_event, check_event_structure, CheckedEvent, Rejection, RejectionReason,

@@ -1,5 +1,5 @@
-//! Close and reopen the SQLite store: events, heads, receipts, commitments, keys and cursors
-//! persist, and sequencing continues where it stopped.
+//! Close and reopen the store (both backends): events, heads, receipts, commitments, keys and
+//! cursors persist, and sequencing continues where it stopped.
 
 mod common;
 
@@ -7,10 +7,8 @@ use common::*;
 use ves::store::{CursorUpdate, EventOutcome};
 use ves::*;
 
-#[tokio::test]
-async fn everything_persists_across_reopen() {
-    let f = fixture().await;
-    let path = f.db_path();
+async fn everything_persists_across_reopen(backend: Backend) {
+    let f = fixture_on(backend).await;
     let events = batch(5);
     let first = f.seq.ingest(AGENT, events.clone()).await.expect("ingest");
     let commitment = f.seq.commit(stream(), None).await.expect("commit");
@@ -32,11 +30,9 @@ async fn everything_persists_across_reopen() {
     let keys_before = f.seq.list_keys(TENANT, None).await.expect("keys");
     let state_before = f.seq.sync_state(stream(), AGENT).await.expect("state");
 
-    // Close: drop every handle on the store (the temp dir stays).
-    let Fixture { dir, seq } = f;
-    drop(seq);
-
-    let seq = open_sequencer(&path, SequencerConfig::new("test-sequencer"));
+    // Close: drop every handle on the store (the data stays), then open it again.
+    let f = f.reopen(SequencerConfig::new("test-sequencer")).await;
+    let seq = &f.seq;
     let after = seq.pull(stream(), 1, 100).await.expect("pull");
     assert_eq!(after, before);
     assert_eq!(after.head_sequence, 7);
@@ -75,5 +71,6 @@ async fn everything_persists_across_reopen() {
     let next = seq.commit(stream(), None).await.expect("commit");
     next.verify(Some(&commitment), None)
         .expect("chain continues");
-    drop(dir);
 }
+
+backend_tests!(everything_persists_across_reopen);

@@ -1,4 +1,5 @@
-//! Engine semantics end to end against a temp-dir SQLite store.
+//! Engine semantics end to end, the same suite against both storage backends (`sqlite::*`
+//! over a temp-dir file, `postgres::*` over a fresh schema of the test server).
 
 mod common;
 
@@ -39,9 +40,8 @@ async fn ingest(f: &Fixture, events: Vec<IncomingEvent>) -> IngestOutcome {
     f.seq.ingest(AGENT, events).await.expect("ingest")
 }
 
-#[tokio::test]
-async fn sequence_numbers_are_gap_free_and_receipts_verify() {
-    let f = fixture().await;
+async fn sequence_numbers_are_gap_free_and_receipts_verify(backend: Backend) {
+    let f = fixture_on(backend).await;
     let a = ingest(&f, batch(5)).await;
     assert_eq!(a.sequence_range(), Some((1, 5)));
     let b = ingest(&f, batch(1)).await;
@@ -75,9 +75,8 @@ async fn sequence_numbers_are_gap_free_and_receipts_verify() {
     assert_eq!((page.head_sequence, page.has_more), (58, false));
 }
 
-#[tokio::test]
-async fn exact_replay_returns_the_stored_receipt() {
-    let f = fixture().await;
+async fn exact_replay_returns_the_stored_receipt(backend: Backend) {
+    let f = fixture_on(backend).await;
     let events = batch(3);
     let first = ingest(&f, events.clone()).await;
     let replay = ingest(&f, events.clone()).await;
@@ -112,9 +111,8 @@ async fn exact_replay_returns_the_stored_receipt() {
     assert_eq!(r[0], r[1]);
 }
 
-#[tokio::test]
-async fn modified_replay_is_duplicate_event_id() {
-    let f = fixture().await;
+async fn modified_replay_is_duplicate_event_id(backend: Backend) {
+    let f = fixture_on(backend).await;
     let original = new_event(1);
     ingest(&f, vec![incoming(sign(original.clone()))]).await;
 
@@ -144,9 +142,8 @@ async fn modified_replay_is_duplicate_event_id() {
     assert_eq!(f.seq.head(stream()).await.expect("head").head_sequence, 1);
 }
 
-#[tokio::test]
-async fn command_id_dedup_and_release_on_failure() {
-    let f = fixture().await;
+async fn command_id_dedup_and_release_on_failure(backend: Backend) {
+    let f = fixture_on(backend).await;
     let cmd = Uuid::new_v4();
     let mut e1 = new_event(1);
     e1.command_id = Some(cmd);
@@ -196,9 +193,8 @@ async fn command_id_dedup_and_release_on_failure() {
     assert_eq!(out.accepted_count(), 1);
 }
 
-#[tokio::test]
-async fn base_version_is_optimistic_concurrency() {
-    let f = fixture().await;
+async fn base_version_is_optimistic_concurrency(backend: Backend) {
+    let f = fixture_on(backend).await;
     let with_base = |base: Option<u64>| {
         let mut e = new_event(0);
         e.entity_id = "X".into();
@@ -228,9 +224,8 @@ async fn base_version_is_optimistic_concurrency() {
     assert_eq!(out.accepted_count(), 1);
 }
 
-#[tokio::test]
-async fn key_validity_is_judged_at_receipt_time() {
-    let f = fixture().await;
+async fn key_validity_is_judged_at_receipt_time(backend: Backend) {
+    let f = fixture_on(backend).await;
     let now = Utc::now();
     register(&f.seq, 2, Some(now + Duration::hours(1)), None).await;
     register(
@@ -284,9 +279,8 @@ async fn key_validity_is_judged_at_receipt_time() {
     ));
 }
 
-#[tokio::test]
-async fn a_bad_signature_names_the_right_event() {
-    let f = fixture().await;
+async fn a_bad_signature_names_the_right_event(backend: Backend) {
+    let f = fixture_on(backend).await;
     let mut events: Vec<EventEnvelope> = (0..10).map(|i| sign(new_event(i))).collect();
     events[3].agent_signature.0[0] ^= 0x80;
     // Event 7 is signed by a different key than the one it names.
@@ -305,9 +299,8 @@ async fn a_bad_signature_names_the_right_event() {
     assert_eq!(out.sequence_range(), Some((1, 8)));
 }
 
-#[tokio::test]
-async fn stateless_checks_reject_per_event() {
-    let f = fixture().await;
+async fn stateless_checks_reject_per_event(backend: Backend) {
+    let f = fixture_on(backend).await;
     let mut wrong_hash = sign(new_event(1));
     wrong_hash.payload = Some(json!({"tampered": true}));
     let mut v3 = new_event(2);
@@ -336,9 +329,8 @@ async fn stateless_checks_reject_per_event() {
     assert_eq!(out.head_sequence, 0);
 }
 
-#[tokio::test]
-async fn whole_batch_errors() {
-    let f = fixture().await;
+async fn whole_batch_errors(backend: Backend) {
+    let f = fixture_on(backend).await;
     let err = |r: Result<IngestOutcome, EngineError>| match r {
         Err(EngineError::Batch(b)) => b,
         other => panic!("expected a batch error, got {other:?}"),
@@ -366,11 +358,10 @@ async fn whole_batch_errors() {
     assert_eq!(ingest(&f, full).await.sequence_range(), Some((1, 1000)));
 }
 
-#[tokio::test]
-async fn require_v2_per_stream() {
+async fn require_v2_per_stream(backend: Backend) {
     let mut config = SequencerConfig::new("test-sequencer");
     config.require_v2_streams = HashSet::from([stream()]);
-    let f = fixture_with(config).await;
+    let f = fixture_on_with(backend, config).await;
     let v1 = |store: Uuid| {
         let mut e = new_event(1);
         e.ves_version = 1;
@@ -385,3 +376,16 @@ async fn require_v2_per_stream() {
     let out = ingest(&f, vec![v1(Uuid::from_u128(0x5_0002))]).await;
     assert_eq!(out.accepted_count(), 1);
 }
+
+backend_tests!(
+    sequence_numbers_are_gap_free_and_receipts_verify,
+    exact_replay_returns_the_stored_receipt,
+    modified_replay_is_duplicate_event_id,
+    command_id_dedup_and_release_on_failure,
+    base_version_is_optimistic_concurrency,
+    key_validity_is_judged_at_receipt_time,
+    a_bad_signature_names_the_right_event,
+    stateless_checks_reject_per_event,
+    whole_batch_errors,
+    require_v2_per_stream,
+);

@@ -1,5 +1,5 @@
 //! Engine state beyond ingest: commitments and proofs, the live channel, sync cursors and
-//! key registration, against a temp-dir SQLite store.
+//! key registration, the same suite against both storage backends.
 
 mod common;
 
@@ -12,9 +12,8 @@ async fn ingest(f: &Fixture, events: Vec<IncomingEvent>) -> IngestOutcome {
     f.seq.ingest(AGENT, events).await.expect("ingest")
 }
 
-#[tokio::test]
-async fn commitments_chain_and_proofs_verify() {
-    let f = fixture().await;
+async fn commitments_chain_and_proofs_verify(backend: Backend) {
+    let f = fixture_on(backend).await;
     let first = ingest(&f, batch(5)).await;
     let c1 = f.seq.commit(stream(), None).await.expect("commit");
     assert_eq!((c1.seq_start, c1.seq_end, c1.leaf_count), (1, 5, 5));
@@ -62,9 +61,8 @@ async fn commitments_chain_and_proofs_verify() {
     ));
 }
 
-#[tokio::test]
-async fn live_channel_publishes_accepted_events() {
-    let f = fixture().await;
+async fn live_channel_publishes_accepted_events(backend: Backend) {
+    let f = fixture_on(backend).await;
     let mut rx = f.seq.subscribe();
     let out = ingest(&f, batch(3)).await;
     for expected in &out.accepted {
@@ -74,9 +72,8 @@ async fn live_channel_publishes_accepted_events() {
     }
 }
 
-#[tokio::test]
-async fn sync_cursors_move_forward_only_and_not_past_head() {
-    let f = fixture().await;
+async fn sync_cursors_move_forward_only_and_not_past_head(backend: Backend) {
+    let f = fixture_on(backend).await;
     ingest(&f, batch(5)).await;
     let state = f.seq.sync_state(stream(), AGENT).await.expect("state");
     assert_eq!(
@@ -113,9 +110,8 @@ async fn sync_cursors_move_forward_only_and_not_past_head() {
     ));
 }
 
-#[tokio::test]
-async fn key_registration_rules() {
-    let f = fixture().await;
+async fn key_registration_rules(backend: Backend) {
+    let f = fixture_on(backend).await;
     // Identical re-registration is idempotent; a different key under the same id conflicts.
     let again = register(&f.seq, 1, None, None).await;
     assert_eq!(again.key_id, 1);
@@ -167,3 +163,42 @@ async fn key_registration_rules() {
     let keys = f.seq.list_keys(TENANT, Some(AGENT)).await.expect("list");
     assert_eq!(keys.len(), 1);
 }
+
+/// Values a backend could mangle: nanosecond times, NUL and non-ASCII in entity strings.
+async fn exotic_values_round_trip(backend: Backend) {
+    let f = fixture_on(backend).await;
+    let valid_from = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789).expect("time");
+    let first = register(&f.seq, 2, Some(valid_from), None).await;
+    let again = register(&f.seq, 2, Some(valid_from), None).await;
+    assert_eq!(
+        (first.valid_from, again.valid_from),
+        (valid_from, valid_from)
+    );
+    let listed = f.seq.list_keys(TENANT, Some(AGENT)).await.expect("list");
+    assert_eq!(listed[1].valid_from, valid_from);
+
+    let entity = |base: u64| {
+        let mut e = new_event(0);
+        e.entity_type = "Ord\u{0}er".into();
+        e.entity_id = "ü-\u{0}-😀".into();
+        e.base_version = Some(base);
+        incoming(sign(e))
+    };
+    let out = ingest(&f, vec![entity(0)]).await;
+    assert_eq!(out.accepted_count(), 1);
+    let out = ingest(&f, vec![entity(1), entity(1)]).await;
+    assert_eq!((out.accepted_count(), out.rejected_count()), (1, 1));
+    let page = f.seq.pull(stream(), 1, 10).await.expect("pull");
+    assert_eq!(page.events.len(), 2);
+    assert_eq!(page.events[1].entity_type, "Ord\u{0}er");
+    assert_eq!(page.events[1].entity_id, "ü-\u{0}-😀");
+    assert_eq!(page.events[1], *out.accepted[0]);
+}
+
+backend_tests!(
+    exotic_values_round_trip,
+    commitments_chain_and_proofs_verify,
+    live_channel_publishes_accepted_events,
+    sync_cursors_move_forward_only_and_not_past_head,
+    key_registration_rules,
+);

@@ -1,8 +1,14 @@
-//! `ves-server`: the VES sequencer as a standalone HTTP server over SQLite.
+//! `ves-server`: the VES sequencer as a standalone HTTP server over SQLite or PostgreSQL.
 //!
 //! ```text
 //! ves-server --database ves.db --key-file sequencer.key --api-keys-file api-keys.json
+//! ves-server --database-url postgres://ves:secret@db:5432/ves --key-file sequencer.key \
+//!     --api-keys-file api-keys.json
 //! ```
+//!
+//! `--database-url` (env `VES_DATABASE_URL`) selects the PostgreSQL backend, which several
+//! `ves-server` processes may share; otherwise `--database` (env `VES_DATABASE`) names the
+//! embedded SQLite file. See `docs/sequencer.md` (storage backends).
 //!
 //! The key file holds the sequencer's Ed25519 seed as 64 hex digits; it is created with
 //! mode 0600 when absent. The API key file is described in `ves::api` (auth module).
@@ -19,7 +25,9 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use ves::api::{router, ApiKeys, ApiState, DEFAULT_BODY_LIMIT};
-use ves::{Sequencer, SequencerConfig, SigningKey, SqliteStore};
+use ves::{
+    EventStore, PostgresOptions, PostgresStore, Sequencer, SequencerConfig, SigningKey, SqliteStore,
+};
 use zeroize::Zeroizing;
 
 #[derive(Debug, Parser)]
@@ -28,9 +36,24 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "VES_LISTEN", default_value = "127.0.0.1:8090")]
     listen: SocketAddr,
-    /// SQLite database file (created if absent).
-    #[arg(long, env = "VES_DATABASE")]
-    database: PathBuf,
+    /// SQLite database file (created if absent). Required unless `--database-url` is given.
+    #[arg(
+        long,
+        env = "VES_DATABASE",
+        required_unless_present = "database_url",
+        conflicts_with = "database_url"
+    )]
+    database: Option<PathBuf>,
+    /// PostgreSQL URL (`postgres://user:password@host:port/database`): use the PostgreSQL
+    /// backend instead of SQLite.
+    #[arg(long, env = "VES_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// PostgreSQL schema for the sequencer's tables (created if absent; default: `public`).
+    #[arg(long, env = "VES_DATABASE_SCHEMA", requires = "database_url")]
+    database_schema: Option<String>,
+    /// PostgreSQL connection pool size.
+    #[arg(long, env = "VES_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    database_max_connections: u32,
     /// Sequencer Ed25519 seed file (hex; created with mode 0600 if absent).
     #[arg(long, env = "VES_KEY_FILE")]
     key_file: PathBuf,
@@ -111,6 +134,46 @@ fn load_or_create_key(path: &Path) -> Result<SigningKey> {
     }
 }
 
+/// The URL without its password, for logs and errors.
+fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+async fn open_store(args: &Args) -> Result<Arc<dyn EventStore>> {
+    if let Some(url) = &args.database_url {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("--database-url must be a postgres:// or postgresql:// URL");
+        }
+        let options = PostgresOptions {
+            max_connections: args.database_max_connections,
+            schema: args.database_schema.clone(),
+            ..PostgresOptions::default()
+        };
+        let store = PostgresStore::connect(url, options)
+            .await
+            .with_context(|| format!("opening PostgreSQL database {}", redacted(url)))?;
+        tracing::info!(database = %redacted(url), schema = ?args.database_schema, "storage: PostgreSQL");
+        return Ok(Arc::new(store));
+    }
+    let Some(path) = args.database.clone() else {
+        bail!("either --database (SQLite) or --database-url (PostgreSQL) is required");
+    };
+    let shown = path.display().to_string();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        .await?
+        .with_context(|| format!("opening database {shown}"))?;
+    tracing::info!(database = %store.path().display(), "storage: SQLite");
+    Ok(Arc::new(store))
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
@@ -152,10 +215,7 @@ async fn main() -> Result<()> {
     if args.body_limit == 0 {
         bail!("--body-limit must be positive");
     }
-    let database = args.database.clone();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&database))
-        .await?
-        .with_context(|| format!("opening database {}", args.database.display()))?;
+    let store = open_store(&args).await?;
 
     let public = key.verifying_key().to_bytes();
     let sequencer_id = args
@@ -163,7 +223,7 @@ async fn main() -> Result<()> {
         .unwrap_or_else(|| format!("ves-{}", hex::encode(&public[..8])));
     let mut config = SequencerConfig::new(sequencer_id.clone());
     config.require_v2 = args.require_v2;
-    let sequencer = Arc::new(Sequencer::new(Arc::new(store), key, config));
+    let sequencer = Arc::new(Sequencer::new(store, key, config));
     let mut state = ApiState::new(sequencer, api_keys);
     state.body_limit = args.body_limit;
     let app = router(state.clone());
@@ -172,7 +232,7 @@ async fn main() -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(
-        listen = %args.listen,
+        listen = %listener.local_addr().unwrap_or(args.listen),
         sequencer_id,
         public_key = %format!("0x{}", hex::encode(public)),
         "ves-server listening"

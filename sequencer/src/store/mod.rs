@@ -1,10 +1,12 @@
-//! Durable storage for the sequencer: the [`EventStore`] trait and the SQLite backend.
+//! Durable storage for the sequencer: the [`EventStore`] trait and its two backends,
+//! [`SqliteStore`] (embedded, one process) and [`PostgresStore`] (shared by several
+//! sequencer processes).
 //!
 //! # Why an object-safe trait
 //!
 //! [`EventStore`] is object safe (methods return boxed futures through `async_trait`), so the
 //! engine holds an `Arc<dyn EventStore>`: the backend is chosen at run time from
-//! configuration (SQLite now, PostgreSQL later) without making `Sequencer`, the axum router
+//! configuration (SQLite or PostgreSQL) without making `Sequencer`, the axum router
 //! and the sidecar generic over it. The cost, one boxed future per storage call, is noise next
 //! to a database round trip or an `fsync`.
 //!
@@ -13,8 +15,8 @@
 //! [`EventStore::ingest`] runs one batch in **one transaction**:
 //!
 //! 1. take the stream's write lock (SQLite: `BEGIN IMMEDIATE`, one writer at a time;
-//!    PostgreSQL: `INSERT … ON CONFLICT DO NOTHING` on the stream row, then
-//!    `SELECT head_sequence … FOR UPDATE`, which serialises sequence assignment per stream);
+//!    PostgreSQL: `SELECT head_sequence … FOR UPDATE` on the stream row, created first with
+//!    `INSERT … ON CONFLICT DO NOTHING`, which serialises sequence assignment per stream);
 //! 2. load a [`BatchSnapshot`] for exactly the keys the batch names ([`IngestBatch::event_ids`],
 //!    [`IngestBatch::command_ids`], [`IngestBatch::checked_entities`], [`IngestBatch::key_ids`]);
 //! 3. call [`IngestBatch::resolve`] (pure, shared by every backend: it applies the spec's
@@ -32,6 +34,12 @@
 //! `duplicate_event_id`). SQLite has a single writer, so this cannot happen there.
 
 mod batch;
+mod codec;
+pub mod postgres;
+mod postgres_ingest;
+mod postgres_rows;
+mod postgres_schema;
+mod postgres_writes;
 pub mod sqlite;
 mod sqlite_ingest;
 mod sqlite_rows;
@@ -55,6 +63,7 @@ pub use batch::{
     BatchSnapshot, Candidate, EventOutcome, ExistingEvent, IngestBatch, Prechecked, Resolution,
     SignatureVerdict,
 };
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// A stream: `(tenant_id, store_id)`.

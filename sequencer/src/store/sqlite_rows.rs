@@ -1,6 +1,6 @@
 //! SQLite column codecs and read queries (all through `prepare_cached`).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
@@ -11,15 +11,7 @@ use crate::keys::{AgentKeyRecord, Ed25519PublicKey};
 use crate::receipt::SignedReceipt;
 use crate::stream::Commitment;
 
-/// A `u64` as SQLite `INTEGER`.
-pub(crate) fn int(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::OutOfRange(v))
-}
-
-/// Times are stored as RFC 3339 text with as many fraction digits as needed (exact round trip).
-pub(crate) fn time_text(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
+pub(crate) use super::codec::{int, time_text};
 
 fn bad(idx: usize, ty: Type, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, ty, Box::new(e))

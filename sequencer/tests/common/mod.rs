@@ -1,10 +1,10 @@
-//! Shared fixtures: a sequencer over a temp-dir SQLite store, an agent with a registered key,
-//! and signed events.
+//! Shared fixtures: a sequencer over a temp-dir SQLite store or a fresh PostgreSQL schema, an
+//! agent with a registered key, and signed events.
 #![allow(dead_code)]
 
 pub mod http;
+pub mod pg;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -30,14 +30,56 @@ pub fn stream() -> StreamKey {
     StreamKey::new(TENANT, STORE)
 }
 
+/// A storage backend under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where a fixture's data lives; dropping it deletes the data.
+pub enum Storage {
+    /// A temp dir holding `ves.db`.
+    Sqlite(TempDir),
+    /// A PostgreSQL schema of its own (dropped on drop).
+    Postgres(pg::TestSchema),
+}
+
+impl Storage {
+    pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::Sqlite(tempfile::tempdir().expect("tempdir")),
+            Backend::Postgres => Self::Postgres(pg::TestSchema::new()),
+        }
+    }
+
+    /// A new store handle over this storage (a second "process" for PostgreSQL).
+    pub async fn open(&self) -> Arc<dyn EventStore> {
+        match self {
+            Self::Sqlite(dir) => {
+                Arc::new(SqliteStore::open(dir.path().join("ves.db")).expect("open store"))
+            }
+            Self::Postgres(schema) => Arc::new(schema.store(4).await),
+        }
+    }
+
+    pub async fn sequencer(&self, config: SequencerConfig) -> Arc<Sequencer> {
+        Arc::new(Sequencer::new(self.open().await, sequencer_key(), config))
+    }
+}
+
 pub struct Fixture {
-    pub dir: TempDir,
     pub seq: Arc<Sequencer>,
+    pub storage: Storage,
 }
 
 impl Fixture {
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("ves.db")
+    /// Drops this fixture's sequencer and opens a new one over the same data.
+    pub async fn reopen(self, config: SequencerConfig) -> Self {
+        let Fixture { seq, storage } = self;
+        drop(seq);
+        let seq = storage.sequencer(config).await;
+        Fixture { seq, storage }
     }
 }
 
@@ -46,16 +88,49 @@ pub fn open_sequencer(path: &std::path::Path, config: SequencerConfig) -> Arc<Se
     Arc::new(Sequencer::new(Arc::new(store), sequencer_key(), config))
 }
 
-/// A fresh sequencer with key 1 of `AGENT` registered (valid from an hour ago).
+/// A fresh SQLite sequencer with key 1 of `AGENT` registered (valid from an hour ago).
 pub async fn fixture() -> Fixture {
-    fixture_with(SequencerConfig::new("test-sequencer")).await
+    fixture_on(Backend::Sqlite).await
 }
 
 pub async fn fixture_with(config: SequencerConfig) -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let seq = open_sequencer(&dir.path().join("ves.db"), config);
+    fixture_on_with(Backend::Sqlite, config).await
+}
+
+/// A fresh sequencer on `backend` with key 1 of `AGENT` registered.
+pub async fn fixture_on(backend: Backend) -> Fixture {
+    fixture_on_with(backend, SequencerConfig::new("test-sequencer")).await
+}
+
+pub async fn fixture_on_with(backend: Backend, config: SequencerConfig) -> Fixture {
+    let storage = Storage::new(backend);
+    let seq = storage.sequencer(config).await;
     register(&seq, 1, Some(Utc::now() - Duration::hours(1)), None).await;
-    Fixture { dir, seq }
+    Fixture { seq, storage }
+}
+
+/// Runs each listed `async fn name(backend: Backend)` as two tests, `sqlite::name` and
+/// `postgres::name`: one conformance suite for both storage backends.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )+
+        }
+    };
 }
 
 pub async fn register(
