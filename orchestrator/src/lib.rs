@@ -6,7 +6,7 @@
 //! * [`engine`] – executes the DAG: bounded parallelism, per-step timeouts, retries with
 //!   exponential backoff and jitter, cooperative cancellation, cost budget, run deadline.
 //!   Step kinds are carried out by a [`StepExecutor`]; [`HttpExecutor`] implements the
-//!   HTTP-call kind.
+//!   HTTP-call kind, refusing internal destinations ([`ssrf`]) unless configured otherwise.
 //! * [`journal`] – the append-only SQLite journal (WAL, group commit) from which unfinished
 //!   runs resume; every entry is also handed to a [`JournalSink`] as a signed VES event.
 //! * [`receipt`] / [`verify`] – signed execution receipts and their verification at the
@@ -25,8 +25,9 @@
 //!   the nested definition, e.g. with a nested [`Engine`]); the definition is validated
 //!   recursively.
 //! * `full` verification needs the workflow definition, the run's events with inclusion proofs
-//!   and a commitment whose state root is the receipt's journal head ([`MemorySink::evidence_for`]
-//!   shows the shape); it cannot notice events the prover withholds beyond the DAG checks.
+//!   and a commitment whose state root is the receipt's journal head, plus the earlier
+//!   commitments when the run's events span several ([`MemorySink::evidence_for`] shows the
+//!   shape); it cannot notice events the prover withholds beyond the DAG checks.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -42,6 +43,7 @@ pub mod journal;
 pub mod receipt;
 pub mod retry;
 pub mod sink;
+pub mod ssrf;
 pub mod validate;
 pub mod verify;
 
@@ -50,7 +52,7 @@ pub use definition::{InputSource, InputSpec, Limits, RetryPolicy, StepDef, StepK
 pub use engine::{Engine, EngineConfig, RunOutcome};
 pub use error::{DefinitionError, EngineError, JournalError, SinkError, VerifyError};
 pub use executor::{EchoExecutor, StepContext, StepError, StepExecutor, StepOutput};
-pub use http::HttpExecutor;
+pub use http::{HttpConfig, HttpExecutor};
 pub use journal::{Journal, JournalEntry, JournalOptions, RunStatus, StoredRun};
 pub use receipt::{JournalHead, Receipt};
 pub use sink::{EmittedEvent, JournalSink, MemorySink, PendingEvent, SequencedEvent};

@@ -56,8 +56,15 @@ pub struct SequencedEvent {
     pub sequence: u64,
     /// The signed envelope.
     pub event: EventEnvelope,
-    /// Inclusion proof under the commitment's Merkle root.
+    /// Inclusion proof under the Merkle root of the commitment covering `sequence`.
     pub proof: MerkleProof,
+    /// When the run's events are covered by several commitments: the commitments before
+    /// the one ending at the journal head, oldest first, from the one covering the run's first
+    /// event (with every commitment in between, so that they chain up to the head). The
+    /// verifier pools them from all events; builders give them once, on the run's first
+    /// event. Empty (and absent in JSON) when one commitment covers the whole run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Commitment>,
 }
 
 /// Identity the events are signed under.
@@ -78,11 +85,18 @@ struct Stored {
     leaf: Hash32,
 }
 
-/// In-memory signed stream.
+#[derive(Default)]
+struct Stream {
+    events: Vec<Stored>,
+    /// `seq_end` of each commitment made so far, ascending.
+    commit_ends: Vec<u64>,
+}
+
+/// In-memory signed stream with chained commitments (like the sequencer's).
 pub struct MemorySink {
     key: SigningKey,
     id: SinkIdentity,
-    events: Mutex<Vec<Stored>>,
+    stream: Mutex<Stream>,
 }
 
 impl std::fmt::Debug for MemorySink {
@@ -140,7 +154,7 @@ impl MemorySink {
         Self {
             key,
             id,
-            events: Mutex::new(Vec::new()),
+            stream: Mutex::new(Stream::default()),
         }
     }
 
@@ -157,13 +171,13 @@ impl MemorySink {
         )
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Stored>> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stream> {
+        self.stream.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Number of events in the stream.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().events.len()
     }
 
     /// Whether the stream is empty.
@@ -174,10 +188,10 @@ impl MemorySink {
     /// Edits the event at `sequence` in place and recomputes its leaf (tests: simulate a
     /// tampered stream).
     pub fn tamper(&self, sequence: u64, f: impl FnOnce(&mut EventEnvelope)) {
-        let mut events = self.lock();
+        let mut stream = self.lock();
         if let Some(s) = sequence
             .checked_sub(1)
-            .and_then(|i| events.get_mut(i as usize))
+            .and_then(|i| stream.events.get_mut(i as usize))
         {
             f(&mut s.event);
             if let Ok(leaf) = event_leaf(&s.event, sequence) {
@@ -186,29 +200,90 @@ impl MemorySink {
         }
     }
 
-    /// The commitment over the whole stream (sequences `1..=len`) and every event of `run_id`
-    /// with its inclusion proof: the evidence for `full` verification.
+    /// Commits the events not yet committed (as another run ending, or a periodic commit,
+    /// would); returns the new commitment's end, or `None` when there was nothing new.
+    pub fn commit(&self) -> Option<u64> {
+        let mut stream = self.lock();
+        let len = stream.events.len() as u64;
+        if len == 0 || stream.commit_ends.last() == Some(&len) {
+            return None;
+        }
+        stream.commit_ends.push(len);
+        Some(len)
+    }
+
+    /// The commitment chain over the stream as it is now (leaves recomputed from the stored
+    /// events, so a tampered event changes every root from its commitment on). Events after
+    /// the last commitment are covered by one more, uncommitted, range.
+    fn chain(&self, stream: &Stream) -> Result<Vec<Commitment>, SinkError> {
+        let len = stream.events.len() as u64;
+        let mut ends = stream.commit_ends.clone();
+        if ends.last().copied().unwrap_or(0) < len {
+            ends.push(len);
+        }
+        let mut out: Vec<Commitment> = Vec::with_capacity(ends.len());
+        let mut start = 1u64;
+        for end in ends {
+            let leaves: Vec<Hash32> = stream.events[(start - 1) as usize..end as usize]
+                .iter()
+                .map(|s| s.leaf)
+                .collect();
+            let c = Commitment::build(
+                self.id.tenant_id,
+                self.id.store_id,
+                out.last(),
+                start,
+                &leaves,
+            )
+            .map_err(|e| SinkError::Append(e.to_string()))?;
+            out.push(c);
+            start = end + 1;
+        }
+        Ok(out)
+    }
+
+    /// The evidence for `full` verification: the last commitment (committing the stream up
+    /// to now) and every event of `run_id` with its inclusion proof under the commitment
+    /// covering it; when those are several, the run's first event carries the earlier ones
+    /// ([`SequencedEvent::chain`]).
     pub fn evidence_for(
         &self,
         run_id: Uuid,
     ) -> Result<(Commitment, Vec<SequencedEvent>), SinkError> {
-        let events = self.lock();
-        let leaves: Vec<Hash32> = events.iter().map(|s| s.leaf).collect();
-        let commitment = Commitment::build(self.id.tenant_id, self.id.store_id, None, 1, &leaves)
-            .map_err(|e| SinkError::Append(e.to_string()))?;
-        let tree = ProofTree::new(&leaves);
+        let stream = self.lock();
+        let chain = self.chain(&stream)?;
+        let last = chain
+            .last()
+            .cloned()
+            .ok_or_else(|| SinkError::Append("the stream is empty".into()))?;
         let run = run_id.to_string();
-        let mut out = Vec::new();
-        for (i, s) in events.iter().enumerate() {
-            if s.event.entity_id == run {
-                out.push(SequencedEvent {
-                    sequence: i as u64 + 1,
-                    event: s.event.clone(),
-                    proof: tree.proof(i),
-                });
+        let mut out: Vec<SequencedEvent> = Vec::new();
+        let mut first_commitment = None;
+        for (k, c) in chain.iter().enumerate() {
+            let part = &stream.events[(c.seq_start - 1) as usize..c.seq_end as usize];
+            if !part.iter().any(|s| s.event.entity_id == run) {
+                continue;
+            }
+            if first_commitment.is_none() {
+                first_commitment = Some(k);
+            }
+            let leaves: Vec<Hash32> = part.iter().map(|s| s.leaf).collect();
+            let tree = ProofTree::new(&leaves);
+            for (i, s) in part.iter().enumerate() {
+                if s.event.entity_id == run {
+                    out.push(SequencedEvent {
+                        sequence: c.seq_start + i as u64,
+                        event: s.event.clone(),
+                        proof: tree.proof(i),
+                        chain: Vec::new(),
+                    });
+                }
             }
         }
-        Ok((commitment, out))
+        if let (Some(k), Some(first)) = (first_commitment, out.first_mut()) {
+            first.chain = chain[k..chain.len() - 1].to_vec();
+        }
+        Ok((last, out))
     }
 }
 
@@ -218,16 +293,16 @@ impl JournalSink for MemorySink {
         for e in events {
             signed.push(sign_event(&self.key, &self.id, e)?);
         }
-        let mut stored = self.lock();
+        let mut stream = self.lock();
         let mut out = Vec::with_capacity(signed.len());
         for event in signed {
-            let sequence = stored.len() as u64 + 1;
+            let sequence = stream.events.len() as u64 + 1;
             let leaf = event_leaf(&event, sequence)?;
             out.push(EmittedEvent {
                 sequence,
                 event_id: event.event_id,
             });
-            stored.push(Stored { event, leaf });
+            stream.events.push(Stored { event, leaf });
         }
         Ok(out)
     }
@@ -236,20 +311,20 @@ impl JournalSink for MemorySink {
         (self.id.tenant_id, self.id.store_id)
     }
 
+    /// Commits what is not yet committed and returns the last commitment's end and state
+    /// root.
     fn head(&self) -> Result<JournalHead, SinkError> {
-        let events = self.lock();
-        if events.is_empty() {
-            return Ok(JournalHead {
+        self.commit();
+        let stream = self.lock();
+        Ok(match self.chain(&stream)?.last() {
+            Some(c) => JournalHead {
+                sequence: c.seq_end,
+                state_root: c.state_root,
+            },
+            None => JournalHead {
                 sequence: 0,
                 state_root: Hash32::ZERO,
-            });
-        }
-        let leaves: Vec<Hash32> = events.iter().map(|s| s.leaf).collect();
-        let c = Commitment::build(self.id.tenant_id, self.id.store_id, None, 1, &leaves)
-            .map_err(|e| SinkError::Append(e.to_string()))?;
-        Ok(JournalHead {
-            sequence: c.seq_end,
-            state_root: c.state_root,
+            },
         })
     }
 }

@@ -2,7 +2,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use agent_orchestrator::{CancelToken, EchoExecutor, HttpExecutor, RunStatus};
+use agent_orchestrator::{CancelToken, EchoExecutor, HttpConfig, HttpExecutor, RunStatus};
 use common::{workflow, Env};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -61,11 +61,20 @@ async fn server(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("http://{addr}/hook"), seen)
 }
 
+/// The test servers listen on loopback, which the default configuration refuses.
+fn loopback_allowed() -> Arc<HttpExecutor<EchoExecutor>> {
+    let config = HttpConfig {
+        allow_private: true,
+        ..HttpConfig::default()
+    };
+    Arc::new(HttpExecutor::with_config(EchoExecutor, config).unwrap())
+}
+
 #[tokio::test]
 async fn http_step_posts_inputs_and_retries_server_errors() {
     let (url, seen) = server(vec![503, 200]).await;
     let env = Env::new();
-    let exec = Arc::new(HttpExecutor::new(EchoExecutor).unwrap());
+    let exec = loopback_allowed();
     let engine = env.engine(exec, 4);
     let wf = workflow(
         vec![
@@ -99,7 +108,7 @@ async fn http_step_posts_inputs_and_retries_server_errors() {
 async fn http_client_errors_are_not_retried() {
     let (url, seen) = server(vec![404]).await;
     let env = Env::new();
-    let engine = env.engine(Arc::new(HttpExecutor::new(EchoExecutor).unwrap()), 4);
+    let engine = env.engine(loopback_allowed(), 4);
     let wf = workflow(
         vec![
             json!({ "id": "get", "kind": { "type": "http", "method": "GET", "url": url },

@@ -8,7 +8,9 @@ use std::str::FromStr;
 use serde_json::Value;
 use ves::{Commitment, Ed25519PublicKey, Hash32};
 
+mod fast;
 mod full;
+mod sig;
 use full::verify_full;
 
 use crate::definition::WorkflowDef;
@@ -39,10 +41,13 @@ impl FromStr for VerifyLevel {
 }
 
 /// The stream evidence for `full`: a commitment ending at the receipt's journal head and the
-/// run's events with inclusion proofs under it.
+/// run's events with inclusion proofs. When other commits happened while the run went on, its
+/// events span several commitments: each event's proof is then under the commitment covering
+/// it, and the earlier commitments (chaining up to this one) come in
+/// [`SequencedEvent::chain`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FullEvidence {
-    /// Commitment whose state root is the receipt's journal head.
+    /// Commitment whose state root is the receipt's journal head (the last of the chain).
     pub commitment: Commitment,
     /// Every event of the run, in sequence order.
     pub events: Vec<SequencedEvent>,

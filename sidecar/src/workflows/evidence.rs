@@ -1,6 +1,9 @@
 //! Run status (per-step states) and the evidence `full` receipt verification needs: the
 //! definition, inputs, output, step results, the sequencer commitment ending at the receipt's
-//! journal head, and every event of the run with its inclusion proof under it.
+//! journal head, and every event of the run with its inclusion proof under the commitment
+//! covering it. When other runs (or the recorder) committed while the run was going, its
+//! events span several commitments; the earlier ones, from the one covering the run's first
+//! event up to the head's, ride on the first event ([`SequencedEvent::chain`]).
 
 use std::collections::BTreeMap;
 
@@ -110,12 +113,44 @@ pub enum EvidenceError {
     Sequencer(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("the run's events are not all covered by the commitment ending at sequence {0} (another run committed while this one ran)")]
+    #[error("the commitments covering the run's events do not chain up to the one ending at sequence {0}")]
     SpansCommitments(u64),
 }
 
 fn seq_err(e: impl std::fmt::Display) -> EvidenceError {
     EvidenceError::Sequencer(e.to_string())
+}
+
+/// The commitments before `last`, oldest first, from the one covering sequence `first`.
+async fn earlier_commitments(
+    sequencer: &Sequencer,
+    stream: StreamKey,
+    first: u64,
+    last: &Commitment,
+) -> Result<Vec<Commitment>, EvidenceError> {
+    let mut out: Vec<Commitment> = Vec::new();
+    let mut after = first.saturating_sub(1);
+    while after + 1 < last.seq_start {
+        let page = sequencer
+            .commitments(stream, after, 1000)
+            .await
+            .map_err(seq_err)?;
+        let Some(end) = page.last().map(|c| c.seq_end) else {
+            break;
+        };
+        out.extend(page.into_iter().filter(|c| c.seq_end < last.seq_start));
+        after = end;
+    }
+    let chained = out
+        .iter()
+        .chain(std::iter::once(last))
+        .collect::<Vec<_>>()
+        .windows(2)
+        .all(|w| w[0].seq_end + 1 == w[1].seq_start && w[1].prev_state_root == w[0].state_root);
+    if !chained || out.first().is_some_and(|c| c.seq_start > first) {
+        return Err(EvidenceError::SpansCommitments(last.seq_end));
+    }
+    Ok(out)
 }
 
 /// Builds the evidence of a finished run.
@@ -134,14 +169,13 @@ pub async fn build(
         .iter()
         .map(|e| e.ves_sequence)
         .min()
-        .unwrap_or(commitment.seq_start);
-    if first < commitment.seq_start {
-        return Err(EvidenceError::SpansCommitments(head));
-    }
+        .unwrap_or(commitment.seq_start)
+        .min(commitment.seq_start);
+    let chain = earlier_commitments(sequencer, stream, first, &commitment).await?;
     // Every event of the run in the stream (including any the journal lost in a crash).
     let run_key = run.run_id.to_string();
-    let mut events = Vec::new();
-    let mut from = commitment.seq_start;
+    let mut events: Vec<SequencedEvent> = Vec::new();
+    let mut from = chain.first().unwrap_or(&commitment).seq_start;
     while from <= head {
         let page = sequencer.pull(stream, from, 1000).await.map_err(seq_err)?;
         if page.events.is_empty() {
@@ -160,16 +194,24 @@ pub async fn build(
                 .inclusion_proof(ev.event_id)
                 .await
                 .map_err(seq_err)?;
-            if proof.commitment != commitment {
+            if proof.commitment != commitment && !chain.contains(&proof.commitment) {
                 return Err(EvidenceError::SpansCommitments(head));
             }
             events.push(SequencedEvent {
                 sequence: ev.sequence_number,
                 event: envelope,
                 proof: proof.proof,
+                chain: Vec::new(),
             });
         }
         from = page.next_sequence;
+    }
+    // Only the commitments from the one covering the run's first event on are needed.
+    if let Some(first) = events.first_mut() {
+        first.chain = chain
+            .into_iter()
+            .filter(|c| c.seq_end >= first.sequence)
+            .collect();
     }
     Ok(RunEvidence {
         run_id: run.run_id,

@@ -1,14 +1,15 @@
 //! The sidecar's [`StepExecutor`]: `command` steps through the exec core in the workspace (as
 //! the workspace user), `llm` steps as a single-turn PROMPT through the agent runtime, `http`
-//! steps through the orchestrator's [`HttpExecutor`] after the SSRF destination check, and
-//! `sub_workflow` steps as a nested run of the same engine.
+//! steps through the orchestrator's [`HttpExecutor`] (which refuses internal destinations
+//! unless `SIDECAR_SNAPSHOT_ALLOW_PRIVATE` is set, resolves DNS once and re-checks every
+//! redirect), and `sub_workflow` steps as a nested run of the same engine.
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use agent_orchestrator::{
-    CancelToken, Engine, HttpExecutor, RunStatus, StepContext, StepError, StepExecutor, StepKind,
-    StepOutput, ValidatedWorkflow,
+    CancelToken, Engine, HttpConfig, HttpExecutor, RunStatus, StepContext, StepError, StepExecutor,
+    StepKind, StepOutput, ValidatedWorkflow,
 };
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -17,7 +18,6 @@ use crate::account;
 use crate::agent::{self, AgentContext, AgentError, Mode, RunParams};
 use crate::config::Config;
 use crate::exec::{self, ExecRequest, MAX_TIMEOUT};
-use crate::snapshot::ssrf;
 
 /// Message of the error an `llm` step fails with when no provider is configured.
 pub const LLM_NOT_CONFIGURED: &str =
@@ -30,10 +30,9 @@ pub struct LocalExecutor {
     engine: Arc<OnceLock<Weak<Engine>>>,
 }
 
-/// The full executor: SSRF check, then HTTP or the local kinds.
+/// The full executor: guarded HTTP, or the local kinds.
 pub struct SidecarExecutor {
     http: HttpExecutor<LocalExecutor>,
-    allow_private: bool,
 }
 
 impl SidecarExecutor {
@@ -41,10 +40,12 @@ impl SidecarExecutor {
         config: Arc<Config>,
         engine: Arc<OnceLock<Weak<Engine>>>,
     ) -> Result<Self, StepError> {
-        let allow_private = config.snapshot_allow_private;
+        let http = HttpConfig {
+            allow_private: config.snapshot_allow_private,
+            ..HttpConfig::default()
+        };
         Ok(Self {
-            http: HttpExecutor::new(LocalExecutor { config, engine })?,
-            allow_private,
+            http: HttpExecutor::with_config(LocalExecutor { config, engine }, http)?,
         })
     }
 }
@@ -52,11 +53,6 @@ impl SidecarExecutor {
 #[async_trait]
 impl StepExecutor for SidecarExecutor {
     async fn execute(&self, ctx: StepContext) -> Result<StepOutput, StepError> {
-        if let StepKind::Http { url, .. } = ctx.kind() {
-            ssrf::check_destination(url, self.allow_private)
-                .await
-                .map_err(|e| StepError::fatal(format!("refused HTTP destination: {e}")))?;
-        }
         self.http.execute(ctx).await
     }
 }
