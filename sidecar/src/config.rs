@@ -58,6 +58,8 @@ pub struct Config {
     pub ves_store: Option<uuid::Uuid>,
     /// Attestation provider (`SIDECAR_ATTESTATION=none|dev`, default none).
     pub attestation: crate::ves::AttestationProvider,
+    /// The sandbox's sshd (`SIDECAR_SSHD=1` starts it; the image sets it).
+    pub sshd: crate::sshd::SshdConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -79,6 +81,7 @@ impl std::fmt::Debug for Config {
             .field("ves_tenant", &self.ves_tenant)
             .field("ves_store", &self.ves_store)
             .field("attestation", &self.attestation)
+            .field("sshd", &self.sshd)
             .finish()
     }
 }
@@ -115,14 +118,7 @@ impl Config {
         let files_max_read = parse(&get, "SIDECAR_FILES_MAX_READ", "8388608", positive)?;
         let files_max_read = u64::try_from(files_max_read).unwrap_or(u64::MAX);
         let snapshot_allow_private =
-            parse(&get, "SIDECAR_SNAPSHOT_ALLOW_PRIVATE", "false", |v| match v
-                .to_ascii_lowercase()
-                .as_str()
-            {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" | "" => Ok(false),
-                _ => Err("expected true or false".to_string()),
-            })?;
+            parse(&get, "SIDECAR_SNAPSHOT_ALLOW_PRIVATE", "false", boolean)?;
         let ves_tenant = optional_uuid(&get, "SIDECAR_VES_TENANT")?;
         let ves_store = optional_uuid(&get, "SIDECAR_VES_STORE")?;
         let attestation = parse(
@@ -131,6 +127,22 @@ impl Config {
             "none",
             crate::ves::AttestationProvider::parse,
         )?;
+        let sshd_defaults = crate::sshd::SshdConfig::default();
+        let sshd = crate::sshd::SshdConfig {
+            enabled: parse(&get, "SIDECAR_SSHD", "0", boolean)?,
+            binary: get("SIDECAR_SSHD_BIN")
+                .filter(|v| !v.is_empty())
+                .map_or(sshd_defaults.binary, PathBuf::from),
+            keygen: get("SIDECAR_SSH_KEYGEN_BIN")
+                .filter(|v| !v.is_empty())
+                .map_or(sshd_defaults.keygen, PathBuf::from),
+            port: parse(&get, "SIDECAR_SSHD_PORT", "22", |v| {
+                match v.parse::<u16>() {
+                    Ok(0) => Err("must be positive".to_string()),
+                    r => r.map_err(|e| e.to_string()),
+                }
+            })?,
+        };
         Ok(Self {
             listen,
             token,
@@ -157,7 +169,16 @@ impl Config {
             ves_tenant,
             ves_store,
             attestation,
+            sshd,
         })
+    }
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        _ => Err("expected true or false".to_string()),
     }
 }
 
@@ -250,6 +271,16 @@ mod tests {
         assert_eq!(c.files_max_read, 8 * 1024 * 1024);
         assert!(c.ssh_home_root.is_none());
         assert!(!c.snapshot_allow_private);
+        assert!(!c.sshd.enabled, "sshd is opt-in (the image turns it on)");
+        assert_eq!(c.sshd.port, 22);
+        let c = cfg(&[
+            ("SIDECAR_TOKEN", "0123456789abcdef"),
+            ("SIDECAR_SSHD", "1"),
+            ("SIDECAR_SSHD_PORT", "2222"),
+        ])
+        .expect("valid config");
+        assert!(c.sshd.enabled);
+        assert_eq!(c.sshd.port, 2222);
         let c = cfg(&[
             ("SIDECAR_TOKEN", "0123456789abcdef"),
             ("SIDECAR_EXEC_MAX_OUTPUT", "10"),
@@ -264,6 +295,8 @@ mod tests {
             ("SIDECAR_EXEC_MAX_OUTPUT", "0"),
             ("SIDECAR_EXEC_MAX_OUTPUT", "lots"),
             ("SIDECAR_SNAPSHOT_ALLOW_PRIVATE", "maybe"),
+            ("SIDECAR_SSHD", "sometimes"),
+            ("SIDECAR_SSHD_PORT", "0"),
         ] {
             let err = cfg(&[("SIDECAR_TOKEN", "0123456789abcdef"), (k, v)]).expect_err("invalid");
             assert!(err.to_string().contains(k));

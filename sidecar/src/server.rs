@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use axum::handler::Handler;
 use axum::http::{HeaderName, StatusCode};
-use axum::routing::{get, post};
+use axum::routing;
 use axum::{middleware, Router};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -62,59 +63,103 @@ pub async fn router(config: Config) -> Result<Router, StartupError> {
     Ok(router_with_state(AppState::open(config).await?))
 }
 
+/// A router being built, with the `(method, path)` of every route it serves: the single
+/// source for both the router and the OpenAPI document's coverage test.
+pub struct RouteTable {
+    pub router: Router<AppState>,
+    pub routes: Vec<(&'static str, &'static str)>,
+}
+
+macro_rules! route_method {
+    ($name:ident, $method:literal) => {
+        fn $name<H, T>(mut self, path: &'static str, handler: H) -> Self
+        where
+            H: Handler<T, AppState>,
+            T: 'static,
+        {
+            self.router = self.router.route(path, routing::$name(handler));
+            self.routes.push(($method, path));
+            self
+        }
+    };
+}
+
+impl RouteTable {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+    route_method!(get, "GET");
+    route_method!(post, "POST");
+    route_method!(put, "PUT");
+    route_method!(delete, "DELETE");
+}
+
+/// Routes served without the token: liveness, the API description and the agent's signed
+/// tool manifest (public by design: the discovery index fetches it).
+pub fn open_routes() -> RouteTable {
+    RouteTable::new()
+        .get("/health", routes::health::health)
+        .get("/openapi.json", crate::openapi::serve)
+        .get("/v1/manifest", routes::manifest::manifest)
+}
+
+/// Routes behind the bearer token (the embedded sequencer's `/api/v1/...` is mounted
+/// separately, see [`crate::ves::Ves::api_router`]).
+pub fn protected_routes() -> RouteTable {
+    use routes::{agent, attestation, exec, files, info, snapshots, ssh, ves, workflows};
+    RouteTable::new()
+        .get("/v1/info", info::info)
+        .get("/v1/attestation", attestation::attestation)
+        .get("/v1/ves/head", ves::head)
+        .post("/v1/ves/commit", ves::commit)
+        .post("/v1/exec", exec::exec)
+        .post("/v1/exec/stream", exec::exec_stream)
+        .post("/v1/agent/prompt", agent::prompt)
+        .post("/v1/agent/task", agent::task)
+        .post("/v1/agent/task/stream", agent::task_stream)
+        .get("/v1/files", files::read)
+        .put("/v1/files", files::write)
+        .get("/v1/files/list", files::list)
+        .get("/v1/snapshots", snapshots::list)
+        .post("/v1/snapshots", snapshots::create)
+        .post("/v1/snapshots/restore", snapshots::restore)
+        .get("/v1/workflows", workflows::list)
+        .post("/v1/workflows", workflows::create)
+        .post("/v1/workflows/run", workflows::run_inline)
+        .get("/v1/workflows/{id}", workflows::get_one)
+        .post("/v1/workflows/{id}/runs", workflows::start_run)
+        .get("/v1/runs", workflows::list_runs)
+        .get("/v1/runs/{run_id}", workflows::run_status)
+        .post("/v1/runs/{run_id}/cancel", workflows::cancel)
+        .get("/v1/runs/{run_id}/receipt", workflows::receipt)
+        .get("/v1/runs/{run_id}/evidence", workflows::run_evidence)
+        .get("/v1/runs/{run_id}/events", workflows::events)
+        .post("/v1/ssh/keys", ssh::add)
+        .delete("/v1/ssh/keys", ssh::revoke)
+}
+
+/// Every `(method, path)` the sidecar's own router serves (open and protected).
+pub fn route_list() -> Vec<(&'static str, &'static str)> {
+    let mut all = open_routes().routes;
+    all.extend(protected_routes().routes);
+    all
+}
+
 /// The full router over already opened state.
 pub fn router_with_state(state: AppState) -> Router {
     let check = TokenCheck::new(&state.config.token);
     let body_limit = state.config.body_limit;
     let timeout = state.config.request_timeout;
     let ves_api = state.ves.api_router(check.clone());
-    let protected = Router::new()
-        .route("/v1/info", get(routes::info::info))
-        .route("/v1/attestation", get(routes::attestation::attestation))
-        .route("/v1/ves/head", get(routes::ves::head))
-        .route("/v1/ves/commit", post(routes::ves::commit))
-        .route("/v1/exec", post(routes::exec::exec))
-        .route("/v1/exec/stream", post(routes::exec::exec_stream))
-        .route("/v1/agent/prompt", post(routes::agent::prompt))
-        .route("/v1/agent/task", post(routes::agent::task))
-        .route("/v1/agent/task/stream", post(routes::agent::task_stream))
-        .route(
-            "/v1/files",
-            get(routes::files::read).put(routes::files::write),
-        )
-        .route("/v1/files/list", get(routes::files::list))
-        .route(
-            "/v1/snapshots",
-            get(routes::snapshots::list).post(routes::snapshots::create),
-        )
-        .route("/v1/snapshots/restore", post(routes::snapshots::restore))
-        .route(
-            "/v1/workflows",
-            get(routes::workflows::list).post(routes::workflows::create),
-        )
-        .route("/v1/workflows/run", post(routes::workflows::run_inline))
-        .route("/v1/workflows/{id}", get(routes::workflows::get_one))
-        .route(
-            "/v1/workflows/{id}/runs",
-            post(routes::workflows::start_run),
-        )
-        .route("/v1/runs", get(routes::workflows::list_runs))
-        .route("/v1/runs/{run_id}", get(routes::workflows::run_status))
-        .route("/v1/runs/{run_id}/cancel", post(routes::workflows::cancel))
-        .route("/v1/runs/{run_id}/receipt", get(routes::workflows::receipt))
-        .route(
-            "/v1/runs/{run_id}/evidence",
-            get(routes::workflows::run_evidence),
-        )
-        .route("/v1/runs/{run_id}/events", get(routes::workflows::events))
-        .route(
-            "/v1/ssh/keys",
-            post(routes::ssh::add).delete(routes::ssh::revoke),
-        )
+    let protected = protected_routes()
+        .router
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn_with_state(check, require_token));
-    Router::new()
-        .route("/health", get(routes::health::health))
+    open_routes()
+        .router
         .merge(protected)
         .with_state(state)
         .merge(ves_api)
@@ -141,6 +186,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let api = state.ves.api.clone();
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(addr = %listener.local_addr()?, "sidecar listening");
+    // Not awaited: /health answers while host keys are made; sshd dies with the runtime.
+    let _sshd = state
+        .config
+        .sshd
+        .enabled
+        .then(|| crate::sshd::spawn(&state.config.data_dir, state.config.sshd.clone()));
     axum::serve(listener, router_with_state(state))
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

@@ -58,7 +58,7 @@ pub enum ExecError {
 }
 
 /// The JSON request body of `POST /v1/exec` and `POST /v1/exec/stream`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecRequest {
     pub command: String,
@@ -71,7 +71,7 @@ pub struct ExecRequest {
 }
 
 /// The result of a finished command.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ExecResult {
     pub exit_code: i32,
     pub stdout: String,

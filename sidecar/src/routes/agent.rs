@@ -28,7 +28,7 @@ use crate::error::ApiError;
 use crate::server::AppState;
 use crate::ves::recorder::{RecordedHead, Recorder};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromptRequest {
     pub prompt: String,
@@ -46,7 +46,7 @@ pub struct PromptRequest {
     pub session_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskRequest {
     pub prompt: String,

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod files;
 pub mod health;
 pub mod info;
+pub mod manifest;
 pub mod snapshots;
 pub mod ssh;
 pub mod ves;

@@ -84,7 +84,7 @@ pub async fn create(
     Ok(Json(Recorded::new(info, head)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SnapshotList {
     pub snapshots: Vec<SnapshotInfo>,
 }

@@ -32,7 +32,7 @@ pub enum SnapshotError {
     Io(#[from] std::io::Error),
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     #[serde(default)]
@@ -41,14 +41,14 @@ pub struct CreateRequest {
     pub include_state: bool,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreRequest {
     pub snapshot_id: String,
 }
 
 /// A snapshot's metadata (stored next to local archives as `<id>.json`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SnapshotInfo {
     pub snapshot_id: String,
     /// `0x`-prefixed hex SHA-256 of the archive bytes.
@@ -60,7 +60,7 @@ pub struct SnapshotInfo {
     pub created_at: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Restored {
     pub snapshot_id: String,
     pub entries: usize,

@@ -42,7 +42,7 @@ pub enum SshError {
 }
 
 /// Body of `POST /v1/ssh/keys` and `DELETE /v1/ssh/keys`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRequest {
     #[serde(default)]
@@ -50,7 +50,7 @@ pub struct KeyRequest {
     pub public_key: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct KeyChange {
     pub username: String,
     pub fingerprint: String,
