@@ -17,7 +17,7 @@ image="$(sandbox_image)"
 
 step "building the operator, agentctl and the devnet driver"
 export CARGO_TARGET_DIR="$TARGET_DIR"
-cargo build --locked -q -p agent-operator -p agent-cli -p agent-devnet
+cargo build --locked -q -p agent-operator -p agent-cli -p agent-indexer -p agent-devnet
 forge build -q contracts script
 
 step "running the devnet (sandbox image $image)"

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   # (libprotobuf-dev: the well-known .proto files, e.g. google/protobuf/empty.proto, that
   #  blueprint-manager-bridge compiles; only a recommendation of protobuf-compiler)
   debootstrap        # the sandbox base root filesystem
+  openssh-client     # ssh/ssh-keygen: the image test logs in to a sandbox's sshd
   postgresql         # the sequencer's PostgreSQL backend tests
   curl ca-certificates git
 )
@@ -38,6 +39,7 @@ fi
 
 step "Docker daemon"
 "$ROOT/script/docker-up.sh"
+step "PostgreSQL for the sequencer tests"; "$ROOT/script/postgres-up.sh"
 
 step "foundry toolchain and solc-js (npm, pinned)"
 lock_hash=$(sha256_of "$ROOT/script/tools/package-lock.json")

@@ -10,6 +10,7 @@ cd "$ROOT"
 SANDBOX_IMAGE="$(sandbox_image)"; export SANDBOX_IMAGE
 [ -n "$SANDBOX_IMAGE" ] || die "no sandbox image was built"
 
+export VES_TEST_DATABASE_URL="${VES_TEST_DATABASE_URL:-postgres://ves:ves@127.0.0.1:${VES_PG_PORT:-55432}/ves_test}"  # script/postgres-up.sh
 results="$LOG_DIR/test-results.txt"; : >"$results"
 t0=$(date +%s)
 
@@ -20,7 +21,7 @@ step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -q -- -D warnings
 
 step "binaries and artifacts the end-to-end tests run (operator, agentctl, forge build)"
-cargo build --locked -q -p agent-operator -p agent-cli
+cargo build --locked -q -p agent-operator -p agent-cli -p agent-indexer
 forge build -q contracts script
 
 step "cargo test --workspace (sandbox image $SANDBOX_IMAGE)"

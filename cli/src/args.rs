@@ -45,6 +45,40 @@ pub enum Command {
     /// Verify a sandbox's event log or an orchestrator receipt.
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// Find agents by capability in the discovery index.
+    Discover(DiscoverArgs),
+    /// An agent's record, endpoint and verified manifest from the discovery index.
+    Resolve(ResolveArgs),
+}
+
+/// `discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The discovery index's JSON-RPC URL.
+    #[arg(long, env = "AGENT_INDEX_URL", default_value = "http://127.0.0.1:8600")]
+    pub index_url: String,
+    /// Exact tool category (e.g. llm, compute, storage).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Free text matched against tool names and descriptions.
+    #[arg(long)]
+    pub q: Option<String>,
+    /// Exact tool id.
+    #[arg(long)]
+    pub tool_id: Option<String>,
+    /// At most this many results (the index caps it at 100).
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+/// `resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The discovery index's JSON-RPC URL.
+    #[arg(long, env = "AGENT_INDEX_URL", default_value = "http://127.0.0.1:8600")]
+    pub index_url: String,
+    /// The agent id (0x + 64 hex digits).
+    pub agent_id: String,
 }
 
 /// `keygen`.

@@ -127,6 +127,37 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Stream(StreamCommand::Exec(a)) => stream_exec_cmd(a, &out).await,
         Command::Verify(VerifyCommand::Log(a)) => verify_log_cmd(a, &out).await,
         Command::Verify(VerifyCommand::Receipt(a)) => verify_receipt_cmd(a, &out).await,
+        Command::Discover(a) => {
+            let mut query = serde_json::Map::new();
+            let fields = [
+                ("category", &a.category),
+                ("q", &a.q),
+                ("tool_id", &a.tool_id),
+            ];
+            for (k, v) in fields {
+                if let Some(v) = v {
+                    query.insert(k.into(), serde_json::Value::from(v.clone()));
+                }
+            }
+            if let Some(l) = a.limit {
+                query.insert("limit".into(), l.into());
+            }
+            let result =
+                crate::discover::call(&a.index_url, "discover_query", serde_json::json!([query]))
+                    .await?;
+            out.emit(&crate::discover::Discovered(result))?;
+            Ok(0)
+        }
+        Command::Resolve(a) => {
+            let result = crate::discover::call(
+                &a.index_url,
+                "discover_resolve",
+                serde_json::json!([a.agent_id]),
+            )
+            .await?;
+            out.emit(&crate::discover::Resolved(result))?;
+            Ok(0)
+        }
     }
 }
 

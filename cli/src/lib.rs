@@ -19,6 +19,7 @@ pub mod access;
 pub mod args;
 pub mod chain;
 pub mod commands;
+pub mod discover;
 mod error;
 pub mod job_args;
 pub mod jobs;

@@ -18,6 +18,8 @@ pub const BASE_RATE: u64 = 1_000_000_000_000;
 pub struct Deployment {
     pub bsm: Address,
     pub blueprint_id: u64,
+    /// The AgentRegistry (only the service's operators may register, checked via the BSM).
+    pub registry: Address,
 }
 
 async fn forge_script(
@@ -117,12 +119,30 @@ pub async fn deploy(
         "script/ConfigureInstanceJobRates.s.sol:ConfigureInstanceJobRates",
         &[
             tangle_env,
-            bsm_env,
+            bsm_env.clone(),
             ("BLUEPRINT_ID", blueprint_id.to_string()),
             ("BASE_RATE", BASE_RATE.to_string()),
         ],
         &logs.join("forge-rates.log"),
     )
     .await?;
-    Ok(Deployment { bsm, blueprint_id })
+    let out = forge_script(
+        root,
+        tools_bin,
+        rpc,
+        "script/DeployAgentRegistry.s.sol:DeployAgentRegistry",
+        &[bsm_env, ("AGENT_REGISTRY_BSM", format!("{bsm:#x}"))],
+        &logs.join("forge-registry.log"),
+    )
+    .await?;
+    let registry: Address = logged_value(&out, "AGENT_REGISTRY")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| {
+            DevnetError::Setup("DeployAgentRegistry printed no AGENT_REGISTRY".into())
+        })?;
+    Ok(Deployment {
+        bsm,
+        blueprint_id,
+        registry,
+    })
 }

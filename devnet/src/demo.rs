@@ -110,6 +110,62 @@ impl Customer {
     }
 }
 
+impl Customer {
+    /// Polls `agentctl discover --category llm` until `n` agents with verified manifests are
+    /// found; returns their ids.
+    pub async fn wait_discovered(
+        &self,
+        index_url: &str,
+        n: usize,
+        within: Duration,
+    ) -> anyhow::Result<Vec<String>> {
+        let start = Instant::now();
+        loop {
+            let (ok, out) = self
+                .run_quiet(&[
+                    "--json",
+                    "discover",
+                    "--index-url",
+                    index_url,
+                    "--category",
+                    "llm",
+                ])
+                .await?;
+            if ok {
+                let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+                let ids: Vec<String> = v["results"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["agent_id"].as_str().map(str::to_string))
+                    .collect();
+                if ids.len() >= n {
+                    return Ok(ids);
+                }
+            }
+            if start.elapsed() > within {
+                anyhow::bail!(
+                    "the discovery index found fewer than {n} agents within {within:?}:\n{out}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn run_quiet(&self, args: &[&str]) -> anyhow::Result<(bool, String)> {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .await?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ))
+    }
+}
+
 /// The call id in `submit`'s human output ("... call id N ...").
 pub fn call_id_in(text: &str) -> anyhow::Result<u64> {
     text.split("call id ")
@@ -189,6 +245,30 @@ pub async fn run(net: &Devnet, echo: bool) -> anyhow::Result<DemoReport> {
         "the three sidecar URLs and attestation hashes (getOperatorEndpoints)",
     );
     c.run(&["endpoints", "--service-id", &sid]).await?;
+
+    header(
+        echo,
+        "the three agents, announced in the AgentRegistry and found through the discovery index",
+    );
+    let t = Instant::now();
+    let found = c
+        .wait_discovered(&net.indexer.url, 3, Duration::from_secs(90))
+        .await?;
+    step("registry → index", None, t.elapsed(), &mut report);
+    c.run(&[
+        "discover",
+        "--index-url",
+        &net.indexer.url,
+        "--q",
+        "workflow",
+        "--limit",
+        "3",
+    ])
+    .await?;
+    if let Some(id) = found.first() {
+        c.run(&["resolve", "--index-url", &net.indexer.url, id])
+            .await?;
+    }
 
     header(
         echo,

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod anvil;
 pub mod contracts;
 pub mod demo;
+pub mod indexer;
 pub mod llm;
 pub mod operators;
 pub mod service;
@@ -50,6 +51,8 @@ pub struct DevnetConfig {
     pub operator_binary: PathBuf,
     /// The customer CLI binary (`agentctl`).
     pub cli_binary: PathBuf,
+    /// The discovery index binary (`agent-indexer`).
+    pub indexer_binary: PathBuf,
     pub sandbox_image: String,
     /// Working directory for keystores, data dirs and logs.
     pub work_dir: PathBuf,
@@ -71,6 +74,8 @@ pub struct Devnet {
     pub operator_env: OperatorEnv,
     /// Set when the canned stand-in answers for the LLM.
     pub canned_llm: Option<SocketAddr>,
+    /// The discovery index following the agent registry.
+    pub indexer: indexer::IndexerProcess,
 }
 
 /// The address containers reach the host on (the default bridge's gateway).
@@ -105,6 +110,14 @@ impl Devnet {
         let deployment =
             contracts::deploy(&config.root, &config.tools_bin, &anvil.http, TANGLE, work).await?;
 
+        progress("starting the discovery index (follows the agent registry)");
+        let indexer = indexer::IndexerProcess::start(
+            &config.indexer_binary,
+            &anvil.http,
+            deployment.registry,
+            &work.join("indexer.log"),
+        )
+        .await?;
         let customer = Account::create("customer", DEPLOYER_KEY, &work.join("customer"))?;
         let accounts = OPERATORS
             .iter()
@@ -165,6 +178,7 @@ impl Devnet {
                 .clone()
                 .or_else(|| canned_llm.map(|_| llm::MODEL.to_string())),
             from_block,
+            agent_registry: Some(deployment.registry),
         };
         let mut operators = Vec::new();
         for (account, _) in accounts {
@@ -184,6 +198,7 @@ impl Devnet {
             operators,
             operator_env,
             canned_llm,
+            indexer,
         })
     }
 
@@ -196,6 +211,7 @@ impl Devnet {
         for op in &self.operators {
             remove_sandboxes(&format!("{:#x}", op.account.address));
         }
+        self.indexer.stop().await;
         self.anvil.stop().await;
     }
 

@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
             .operator_bin
             .clone()
             .map_or_else(|| sibling("operator"), Ok)?,
+        indexer_binary: sibling("agent-indexer")?,
         cli_binary: args
             .cli_bin
             .clone()

@@ -31,6 +31,7 @@ pub struct OperatorEnv {
     pub llm_base_url: Option<String>,
     pub llm_model: Option<String>,
     pub from_block: u64,
+    pub agent_registry: Option<blueprint_sdk::alloy::primitives::Address>,
 }
 
 impl OperatorProcess {
@@ -92,6 +93,10 @@ impl OperatorProcess {
             .kill_on_drop(true);
         if let Some(url) = &env.llm_base_url {
             cmd.args(["--llm-base-url", url]);
+        }
+        if let Some(registry) = env.agent_registry {
+            cmd.args(["--agent-registry", &format!("{registry:#x}")]);
+            cmd.args(["--sweep-interval-secs", "5"]);
         }
         if let Some(model) = &env.llm_model {
             cmd.args(["--llm-model", model]);

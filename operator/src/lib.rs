@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod keystore;
 pub mod manager;
 pub mod metrics;
+pub mod registry;
 pub mod runner;
 pub mod sandbox;
 pub mod settings;

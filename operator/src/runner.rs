@@ -17,6 +17,7 @@ use crate::cursor::{Cursor, CursorStream};
 use crate::jobs::{router, OperatorContext};
 use crate::manager::SandboxManager;
 use crate::metrics::Metrics;
+use crate::registry::RegistryClient;
 use crate::sandbox::DockerRuntime;
 use crate::settings::{LlmSettings, Settings};
 
@@ -69,6 +70,15 @@ pub struct OperatorArgs {
     /// First block to read job calls from (default: the latest blocks only).
     #[arg(long, env = "AGENT_FROM_BLOCK")]
     pub from_block: Option<u64>,
+    /// The AgentRegistry to announce every sandbox's agent in (none: not announced).
+    #[arg(long, env = "AGENT_REGISTRY")]
+    pub agent_registry: Option<blueprint_sdk::alloy::primitives::Address>,
+    /// Registry record lifetime (seconds; heartbeats renew it; the registry caps it at a day).
+    #[arg(long, env = "AGENT_TTL_SECS", default_value_t = 3600)]
+    pub agent_ttl_secs: u64,
+    /// Region label put into registry records.
+    #[arg(long, env = "AGENT_REGION", default_value = "")]
+    pub agent_region: String,
     /// Chain polling period.
     #[arg(long, env = "AGENT_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
@@ -146,11 +156,22 @@ pub fn settings_from(
     s.max_job_timeout = Duration::from_secs(args.max_job_timeout_secs.max(1));
     s.max_lifetime = Duration::from_secs(args.max_lifetime_secs.max(60));
     s.snapshot_allow_private = args.snapshot_allow_private;
+    s.agent_registry = args.agent_registry;
+    s.agent_ttl = Duration::from_secs(args.agent_ttl_secs.max(60));
+    s.agent_region = args.agent_region.clone();
     Ok(s)
 }
 
-/// Builds the manager (Docker, store, attestation) and reconciles it once.
+/// Builds the manager (Docker, store, attestation).
 pub async fn open_manager(settings: Settings) -> Result<Arc<SandboxManager>, RunError> {
+    open_manager_with(settings, None).await
+}
+
+/// [`open_manager`] with the agent registry the sandboxes' agents are announced in.
+pub async fn open_manager_with(
+    settings: Settings,
+    registry: Option<RegistryClient>,
+) -> Result<Arc<SandboxManager>, RunError> {
     let docker = crate::docker::connect(settings.docker_timeout).await?;
     let runtime = DockerRuntime::new(docker, settings.docker_timeout);
     runtime
@@ -159,8 +180,11 @@ pub async fn open_manager(settings: Settings) -> Result<Arc<SandboxManager>, Run
         .map_err(|e| RunError::Config(e.to_string()))?;
     let provider = provider_from_name(&settings.attestation, &settings.tsm_root)
         .map_err(|e| RunError::Config(e.to_string()))?;
-    let manager = Arc::new(SandboxManager::new(Arc::new(settings), runtime, provider)?);
-    Ok(manager)
+    let mut manager = SandboxManager::new(Arc::new(settings), runtime, provider)?;
+    if let Some(r) = registry {
+        manager = manager.with_registry(r);
+    }
+    Ok(Arc::new(manager))
 }
 
 /// Reconciles and sweeps on a timer, forever.
@@ -221,7 +245,26 @@ pub async fn run(env: BlueprintEnvironment, args: OperatorArgs) -> Result<(), Ru
     let bound = crate::metrics::serve(metrics.clone(), args.metrics_addr)
         .await
         .map_err(|e| RunError::Metrics(format!("{}: {e}", args.metrics_addr)))?;
-    let manager = open_manager(settings).await?;
+    let registry = match settings.agent_registry {
+        Some(address) => {
+            let wallet = client
+                .wallet()
+                .map_err(|e| RunError::Config(format!("operator wallet: {e}")))?;
+            Some(
+                RegistryClient::new(
+                    env.http_rpc_endpoint.as_str(),
+                    wallet,
+                    operator,
+                    address,
+                    settings.agent_ttl,
+                    settings.agent_region.clone(),
+                )
+                .map_err(|e| RunError::Config(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let manager = open_manager_with(settings, registry).await?;
     let ctx = OperatorContext {
         manager,
         metrics: metrics.clone(),

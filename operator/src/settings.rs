@@ -51,6 +51,11 @@ pub struct Settings {
     pub stop_grace: Duration,
     /// Let sandboxes upload snapshots to private addresses (tests, private networks).
     pub snapshot_allow_private: bool,
+    /// The `AgentRegistry` each sandbox's agent is announced in (none: not announced).
+    pub agent_registry: Option<Address>,
+    /// Registry record lifetime; heartbeats renew it.
+    pub agent_ttl: Duration,
+    pub agent_region: String,
 }
 
 impl Settings {
@@ -75,6 +80,9 @@ impl Settings {
             sweep_interval: Duration::from_secs(30),
             stop_grace: Duration::from_secs(10),
             snapshot_allow_private: false,
+            agent_registry: None,
+            agent_ttl: Duration::from_secs(3600),
+            agent_region: String::new(),
         }
     }
 

@@ -366,6 +366,15 @@ impl SidecarClient {
             .1)
     }
 
+    /// `GET /v1/manifest`: the agent's signed tool manifest (checked by the caller).
+    pub async fn manifest(&self, timeout: Duration) -> Result<Value, SidecarError> {
+        let none: Option<&()> = None;
+        Ok(self
+            .call(reqwest::Method::GET, "/v1/manifest", none, timeout)
+            .await?
+            .1)
+    }
+
     /// Commits the stream's pending events; the answer's head covers everything recorded so far.
     pub async fn commit(&self, timeout: Duration) -> Result<Commitment, SidecarError> {
         let none: Option<&()> = None;

@@ -57,6 +57,7 @@ async fn three_operators_every_job_on_chain() -> anyhow::Result<()> {
         root,
         operator_binary: binary("operator")?,
         cli_binary: binary("agentctl")?,
+        indexer_binary: binary("agent-indexer")?,
         sandbox_image: agent_e2e_tests::sandbox_image()?,
         work_dir: work.path().to_path_buf(),
         operators: 3,
@@ -108,6 +109,32 @@ async fn scenario(net: &mut Devnet) -> anyhow::Result<()> {
             e.sidecar_url
         );
     }
+
+    // Each sandbox's agent is announced in the registry by its operator and found through the
+    // discovery index with a verified manifest; a restarted index rebuilds from the chain.
+    let found = c
+        .wait_discovered(&net.indexer.url, 3, std::time::Duration::from_secs(90))
+        .await?;
+    ensure!(found.len() == 3, "{found:?}");
+    net.indexer.restart().await?;
+    let again = c
+        .wait_discovered(&net.indexer.url, 3, std::time::Duration::from_secs(60))
+        .await?;
+    ensure!(
+        again.iter().collect::<std::collections::BTreeSet<_>>()
+            == found.iter().collect::<std::collections::BTreeSet<_>>(),
+        "the rebuilt index differs: {found:?} vs {again:?}"
+    );
+    let (ok, resolved) = c
+        .run_raw(&[
+            "--json",
+            "resolve",
+            "--index-url",
+            &net.indexer.url,
+            &found[0],
+        ])
+        .await?;
+    ensure!(ok && resolved.contains("\"manifest\""), "{resolved}");
 
     // PROMPT: three equal hashes, unanimous.
     let (prompt_call, _) = c
@@ -281,5 +308,28 @@ async fn scenario(net: &mut Devnet) -> anyhow::Result<()> {
         endpoints.endpoints.iter().all(|e| !e.provisioned),
         "{endpoints:?}"
     );
+    // ... and their agents exited in the registry: the index lists no active agent.
+    let start = std::time::Instant::now();
+    loop {
+        let (ok, out) = c
+            .run_raw(&[
+                "--json",
+                "discover",
+                "--index-url",
+                &net.indexer.url,
+                "--category",
+                "llm",
+            ])
+            .await?;
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        if ok && v["results"].as_array().is_some_and(|r| r.is_empty()) {
+            break;
+        }
+        ensure!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "agents still active after DEPROVISION:\n{out}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The on-chain ABI of the agent-instance blueprint, generated at compile time from the
 //! Solidity sources in `contracts/src` — the single source of truth. Nothing here is copied
 //! by hand: the job request/result structs come from `AgentJobs.sol`, the service manager's
-//! views, events and errors from `IAgentInstanceBlueprint.sol`.
+//! views, events and errors from `IAgentInstanceBlueprint.sol`, the agent registry's from
+//! `IAgentRegistry.sol`.
 //!
 //! Encoding (DESIGN decision 3): job inputs are `abi.encode(request)`; job outputs are the
 //! SDK's `TangleResult<Struct>`, i.e. `Struct::abi_encode()` with its leading offset word —
@@ -21,3 +22,13 @@ blueprint_sdk::alloy::sol!(
 );
 
 pub use jobs::Job;
+
+// The generated event constructors take one argument per event field.
+#[allow(clippy::too_many_arguments)]
+mod registry {
+    blueprint_sdk::alloy::sol!(
+        #[sol(rpc, all_derives)]
+        "../contracts/src/interfaces/IAgentRegistry.sol"
+    );
+}
+pub use registry::IAgentRegistry;

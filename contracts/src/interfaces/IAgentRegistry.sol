@@ -34,7 +34,7 @@ interface IAgentRegistry {
     struct AgentParams {
         /// Where the agent's sidecar serves its manifest and tools (one URL, 1..MAX_ENDPOINT_LENGTH bytes).
         string endpoint;
-        /// keccak256 of the signed tool manifest JSON (non-zero).
+        /// sha256 of the RFC 8785 canonical JSON of the tool manifest (non-zero; see discovery/README.md).
         bytes32 manifestHash;
         /// Digest of the agent's capabilities (free-form for the index; may be zero).
         bytes32 capabilityDigest;

@@ -74,6 +74,7 @@ impl SandboxManager {
             rec.token.as_bytes(),
         )
         .map_err(|e| ManagerError::BadRequest(e.to_string()))?;
+        self.announce(&rec).await;
         Ok(ProvisionResult {
             sandboxId: rec.container_name.clone(),
             sidecarUrl: rec.sidecar_url.clone(),
@@ -214,8 +215,9 @@ impl SandboxManager {
             if *old != key {
                 tracing::warn!(
                     service_id = rec.service_id,
-                    "the sidecar's public key changed (its state volume was lost)"
+                    "the sidecar's public key changed (its state volume was lost); retiring the old agent"
                 );
+                self.retire(&rec).await;
             }
         }
         rec.sidecar_public_key = Some(key);

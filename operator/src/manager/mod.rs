@@ -4,6 +4,7 @@
 //! policy. Every lifecycle change of a service's sandbox happens under that service's lock,
 //! so two concurrent PROVISION calls cannot create two containers.
 
+mod announce;
 mod lifecycle;
 mod reconcile;
 
@@ -52,6 +53,7 @@ pub struct SandboxManager {
     store: StateStore,
     http: reqwest::Client,
     attestation: Box<dyn AttestationProvider>,
+    registry: Option<crate::registry::RegistryClient>,
     locks: StdMutex<HashMap<u64, Arc<Mutex<()>>>>,
     activity: StdMutex<HashMap<u64, Activity>>,
 }
@@ -93,6 +95,7 @@ impl SandboxManager {
             store,
             http,
             attestation,
+            registry: None,
             locks: StdMutex::new(HashMap::new()),
             activity: StdMutex::new(HashMap::new()),
         })
@@ -197,6 +200,7 @@ impl SandboxManager {
         let _lock = self.lock(service_id).await;
         let name = match self.store.get(service_id)? {
             Some(rec) => {
+                self.retire(&rec).await;
                 self.runtime
                     .remove(&rec.container_name, &rec.volumes())
                     .await?;

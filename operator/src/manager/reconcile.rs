@@ -124,6 +124,9 @@ impl SandboxManager {
                 self.store.put(&rec)?;
                 report.stopped_idle.push(service_id);
             }
+            if rec.desired == Desired::Running {
+                self.keep_alive(&rec).await;
+            }
             match rec.desired {
                 Desired::Running => report.running += 1,
                 Desired::Stopped => report.stopped += 1,
