@@ -209,7 +209,12 @@ pub async fn maintain(ctx: &OperatorContext) {
             ctx.metrics
                 .reconcile_action("orphan_removed", r.orphans_removed.len());
             ctx.metrics.reconcile_action("failed", r.failed.len());
-            if r != Default::default() && (r.healthy == 0 || r.healthy < r.failed.len() + 1) {
+            let acted = !(r.recreated.is_empty()
+                && r.restarted.is_empty()
+                && r.stale_removed.is_empty()
+                && r.orphans_removed.is_empty()
+                && r.failed.is_empty());
+            if acted {
                 tracing::info!(report = ?r, "reconciled");
             }
         }
