@@ -43,11 +43,13 @@ pub mod envelope;
 pub mod error;
 pub mod keys;
 pub mod merkle;
+pub mod parallel;
 pub mod payload;
 pub mod receipt;
 pub mod signing;
 pub mod store;
 pub mod stream;
+pub mod strict;
 pub mod validate;
 
 pub use canonical::{canonicalize, parse_strict, MAX_SAFE_INTEGER};
@@ -71,6 +73,7 @@ pub use signing::{
 };
 pub use store::{EventStore, PostgresOptions, PostgresStore, SqliteStore, StreamKey};
 pub use stream::{state_root, stream_id, Commitment};
+pub use strict::KeyVerifier;
 pub use validate::{
     check_batch, check_event, check_event_structure, CheckedEvent, Rejection, RejectionReason,
     ValidationPolicy,

@@ -1,19 +1,17 @@
 //! Event signing hash (V1 and V2), agent signatures, and batch verification.
 //!
-//! Verification is **strict**: single signatures use `ed25519-dalek`'s `verify_strict`
-//! (cofactorless equation, canonical `s`, `R` compared byte for byte with its recomputation,
+//! Verification is **strict**: every signature gets the verdict of `ed25519-dalek`'s
+//! `verify_strict` (cofactorless equation, canonical `s`, `R` compared with its recomputation,
 //! small-order `R` and public keys rejected). Public keys are additionally required to be
 //! canonical and torsion-free when parsed ([`Ed25519PublicKey::from_bytes`]).
 //!
-//! [`verify_batch`] gives the same verdict as calling `verify_strict` on every item: plain
-//! batch verification would accept a signature whose `R` carries a small torsion component
-//! with probability up to 1/2 (and the random weights are derived from the inputs, so a
-//! signer could grind for it), so each `R` is first checked to be canonical, not of small
-//! order and torsion-free. When the batch fails, every item is re-checked with
-//! `verify_strict` and the error names the failing indices.
+//! [`verify_batch`] checks many signatures with that verdict on each, as cheaply as it can:
+//! each distinct key is prepared once ([`KeyVerifier`]) and large batches are split over the
+//! cores. It does not use the Ed25519 batch equation (see [`crate::strict`] for why).
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::SigningKey;
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::context::EventContext;
@@ -21,6 +19,7 @@ use crate::domain;
 use crate::encoding::{Hash32, Preimage, Sig64};
 use crate::error::{BatchVerifyError, SignatureError, SigningError};
 use crate::keys::{sign_digest, Ed25519PublicKey};
+use crate::strict::KeyVerifier;
 
 /// Everything the agent signature covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,52 +122,34 @@ pub struct BatchItem<'a> {
     pub signature: Sig64,
 }
 
-/// Whether `R` of a signature is canonical, of large order and torsion-free.
-fn r_is_clean(signature: &Sig64) -> bool {
-    let mut r = [0u8; 32];
-    r.copy_from_slice(&signature.0[..32]);
-    match CompressedEdwardsY(r).decompress() {
-        Some(point) => {
-            point.compress().to_bytes() == r && !point.is_small_order() && point.is_torsion_free()
-        }
-        None => false,
-    }
-}
-
-/// Verifies many signatures at once with the verdict of `verify_strict` on each one. An
-/// empty batch succeeds. On failure, [`BatchVerifyError::Invalid`] lists every bad index.
+/// Verifies many signatures with the verdict of `verify_strict` on each item. An empty batch
+/// succeeds. On failure, [`BatchVerifyError::Invalid`] lists every bad index. Each distinct key
+/// is prepared once per core; long batches are split over the cores.
 pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), BatchVerifyError> {
-    if items.is_empty() {
-        return Ok(());
+    let mut verifiers: HashMap<[u8; 32], KeyVerifier> = HashMap::new();
+    for item in items {
+        verifiers
+            .entry(item.public_key.to_bytes())
+            .or_insert_with(|| KeyVerifier::new(item.public_key));
     }
-    let fast_ok = items.iter().all(|it| r_is_clean(&it.signature)) && {
-        let messages: Vec<&[u8]> = items.iter().map(|it| it.message.0.as_slice()).collect();
-        let signatures: Vec<ed25519_dalek::Signature> = items
-            .iter()
-            .map(|it| ed25519_dalek::Signature::from_bytes(&it.signature.0))
-            .collect();
-        let keys: Vec<ed25519_dalek::VerifyingKey> = items
-            .iter()
-            .map(|it| *it.public_key.verifying_key())
-            .collect();
-        ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
-    };
-    if fast_ok {
-        return Ok(());
-    }
-    let indices: Vec<usize> = items
+    let valid = crate::parallel::map(
+        items,
+        |item| {
+            verifiers
+                .get(&item.public_key.to_bytes())
+                .is_some_and(|v| v.verify(&item.message.0, &item.signature))
+        },
+        |_| false,
+    );
+    let bad: Vec<usize> = valid
         .iter()
         .enumerate()
-        .filter(|(_, it)| {
-            verify_event_signature(it.public_key, &it.message, &it.signature).is_err()
-        })
+        .filter(|(_, ok)| !**ok)
         .map(|(i, _)| i)
         .collect();
-    if indices.is_empty() {
-        // Every item passes verify_strict individually (possible only if the fast path
-        // refused a clean-looking batch); the strict verdict wins.
+    if bad.is_empty() {
         Ok(())
     } else {
-        Err(BatchVerifyError::Invalid { indices })
+        Err(BatchVerifyError::Invalid { indices: bad })
     }
 }

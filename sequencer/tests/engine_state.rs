@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use uuid::Uuid;
 use ves::engine::EngineError;
 use ves::store::CursorUpdate;
 use ves::*;
@@ -195,7 +196,75 @@ async fn exotic_values_round_trip(backend: Backend) {
     assert_eq!(page.events[1], *out.accepted[0]);
 }
 
+/// Batches that arrive together are stored together (SQLite commits them as one group): each
+/// must still see the ones stored before it, exactly as if they had come one by one.
+async fn concurrent_batches_see_each_other(backend: Backend) {
+    let f = fixture_on(backend).await;
+    let same = batch(40);
+    let contested = |n: u64| {
+        let mut e = new_event(n);
+        e.entity_id = "contested".into();
+        e.base_version = Some(0);
+        incoming(sign(e))
+    };
+    let command = Uuid::new_v4();
+    let with_command = |n: u64| {
+        let mut e = new_event(n);
+        e.command_id = Some(command);
+        incoming(sign(e))
+    };
+    let mut tasks = Vec::new();
+    for i in 0..12u64 {
+        let seq = f.seq.clone();
+        let events = match i % 3 {
+            0 => same.clone(),
+            1 => vec![contested(i)],
+            _ => vec![with_command(i)],
+        };
+        tasks.push(tokio::spawn(async move { seq.ingest(AGENT, events).await }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.expect("join").expect("ingest"));
+    }
+    // The same 40 events four times: accepted once, then exact replays with the same receipts.
+    let copies: Vec<&IngestOutcome> = outcomes.iter().step_by(3).collect();
+    assert_eq!(copies.iter().map(|o| o.accepted_count()).sum::<usize>(), 40);
+    assert_eq!(
+        copies.iter().map(|o| o.replayed_count()).sum::<usize>(),
+        120
+    );
+    let receipts = |o: &IngestOutcome| -> Vec<SignedReceipt> {
+        o.outcomes
+            .iter()
+            .map(|x| match x {
+                ves::store::EventOutcome::Accepted(r) | ves::store::EventOutcome::Replayed(r) => {
+                    r.clone()
+                }
+                ves::store::EventOutcome::Rejected(r) => panic!("rejected: {r:?}"),
+            })
+            .collect()
+    };
+    for o in &copies[1..] {
+        assert_eq!(receipts(o), receipts(copies[0]));
+    }
+    // One of the four base_version = 0 writers wins; one of the four command_id users wins.
+    let won = |k: usize| {
+        outcomes
+            .iter()
+            .skip(k)
+            .step_by(3)
+            .filter(|o| o.accepted_count() == 1)
+            .count()
+    };
+    assert_eq!((won(1), won(2)), (1, 1));
+    let page = f.seq.pull(stream(), 1, 1000).await.expect("pull");
+    let seqs: Vec<u64> = page.events.iter().map(|e| e.sequence_number).collect();
+    assert_eq!(seqs, (1..=42).collect::<Vec<_>>());
+}
+
 backend_tests!(
+    concurrent_batches_see_each_other,
     exotic_values_round_trip,
     commitments_chain_and_proofs_verify,
     live_channel_publishes_accepted_events,

@@ -5,14 +5,12 @@
 //! failure the caller re-checks event by event to name the culprit.
 //!
 //! Signatures are verified one by one with the verdict of `verify_strict`, with the key
-//! prepared once and without decoding `R` ([`super::sig`]). Ed25519 batch verification would be
-//! cofactored, and making its verdict match the strict one needs a torsion check per `R`
-//! (`ves::verify_batch`), which costs as much as the verification it saves.
+//! prepared once and without decoding `R` ([`ves::KeyVerifier`]; `ves::strict` explains why
+//! the Ed25519 batch equation does not pay under strict semantics).
 
-use ves::{Commitment, Ed25519PublicKey, Hash32, MerkleProof};
+use ves::{Commitment, Ed25519PublicKey, Hash32, KeyVerifier, MerkleProof};
 
 use super::full::{par_map, parse_entry, prepare};
-use super::sig::KeyVerifier;
 use crate::journal::SignedEntry;
 use crate::receipt::Receipt;
 use crate::sink::SequencedEvent;

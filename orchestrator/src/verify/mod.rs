@@ -10,7 +10,6 @@ use ves::{Commitment, Ed25519PublicKey, Hash32};
 
 mod fast;
 mod full;
-mod sig;
 use full::verify_full;
 
 use crate::definition::WorkflowDef;

@@ -14,7 +14,7 @@ use crate::encoding::{Hash32, Sig64};
 use crate::envelope::EventEnvelope;
 use crate::error::{BatchVerifyError, VesError};
 use crate::keys::{AgentKeyRecord, Ed25519PublicKey};
-use crate::signing::{verify_batch, verify_event_signature, BatchItem};
+use crate::signing::{verify_batch, BatchItem};
 use crate::store::{
     Candidate, EventOutcome, IngestBatch, Prechecked, SignatureVerdict, StoredEvent, StreamKey,
 };
@@ -187,17 +187,9 @@ fn precheck_all(
             signature: *signature,
         })
         .collect();
-    let bad: HashSet<usize> = match items.as_slice() {
-        // One signature: a plain strict verification gives the same verdict, cheaper.
-        [one] => verify_event_signature(one.public_key, &one.message, &one.signature)
-            .err()
-            .map(|_| 0)
-            .into_iter()
-            .collect(),
-        _ => match verify_batch(&items) {
-            Ok(()) => HashSet::new(),
-            Err(BatchVerifyError::Invalid { indices }) => indices.into_iter().collect(),
-        },
+    let bad: HashSet<usize> = match verify_batch(&items) {
+        Ok(()) => HashSet::new(),
+        Err(BatchVerifyError::Invalid { indices }) => indices.into_iter().collect(),
     };
     drop(items);
     for (position, (index, public_key, _, _)) in to_verify.into_iter().enumerate() {

@@ -22,12 +22,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::encoding::{Hash32, Sig64};
 use crate::keys::AgentKeyRecord;
+use crate::parallel;
 use crate::receipt::ReceiptSubject;
 use crate::signing::verify_event_signature;
 use crate::store::{
-    BatchSnapshot, Candidate, EventOutcome, ExistingEvent, IngestBatch, Prechecked, Resolution,
-    StoredEvent,
+    BatchSnapshot, Candidate, EventOutcome, IngestBatch, Prechecked, Resolution, StoredEvent,
 };
 use crate::validate::{Rejection, RejectionReason};
 
@@ -71,9 +72,32 @@ fn check_key_and_signature(
     }
 }
 
+/// An outcome decided in the loop; accepted events get their receipts after it, all signed
+/// at once.
+enum Slot {
+    Done(EventOutcome),
+    /// The n-th accepted event of this batch.
+    Accepted(usize),
+    /// An exact replay of the n-th accepted event of this batch.
+    ReplayOf(usize),
+}
+
+/// An accepted event waiting for its receipt.
+struct Accepted {
+    subject: ReceiptSubject,
+    command_id: Option<uuid::Uuid>,
+    entity_type: String,
+    entity_id: String,
+    content_hash: Hash32,
+    agent_signature: Sig64,
+    envelope_json: String,
+}
+
 impl IngestBatch {
     /// Decides every candidate against `snapshot` (see the module docs). Pure: the caller
     /// persists the returned [`Resolution`] in the same transaction it read the snapshot in.
+    /// The receipts of the accepted events are signed together at the end, split over the
+    /// cores.
     pub fn resolve(self, snapshot: BatchSnapshot, sequenced_at: DateTime<Utc>) -> Resolution {
         let IngestBatch {
             stream,
@@ -84,25 +108,34 @@ impl IngestBatch {
         } = self;
         let BatchSnapshot {
             head_sequence,
-            mut events,
+            events,
             mut commands,
             entity_versions,
             keys,
         } = snapshot;
         let mut head = head_sequence;
-        let mut outcomes = Vec::with_capacity(candidates.len());
-        let mut appended = Vec::new();
+        let mut slots = Vec::with_capacity(candidates.len());
+        let mut accepted: Vec<Accepted> = Vec::new();
+        // Event ids accepted earlier in this batch → (content hash, index in `accepted`).
+        let mut in_batch: HashMap<uuid::Uuid, (Hash32, usize)> = HashMap::new();
         let mut increments: HashMap<(String, String), u64> = HashMap::new();
 
         for c in candidates {
             if let Some(existing) = events.get(&c.event_id) {
-                outcomes.push(if c.content_hash == Some(existing.content_hash) {
-                    EventOutcome::Replayed(existing.receipt.clone())
+                slots.push(Slot::Done(
+                    if c.content_hash == Some(existing.content_hash) {
+                        EventOutcome::Replayed(existing.receipt.clone())
+                    } else {
+                        duplicate_id(c.event_id)
+                    },
+                ));
+                continue;
+            }
+            if let Some((hash, n)) = in_batch.get(&c.event_id) {
+                slots.push(if c.content_hash == Some(*hash) {
+                    Slot::ReplayOf(*n)
                 } else {
-                    reject(
-                        RejectionReason::DuplicateEventId,
-                        format!("event_id {} is already used by another event", c.event_id),
-                    )
+                    Slot::Done(duplicate_id(c.event_id))
                 });
                 continue;
             }
@@ -120,27 +153,27 @@ impl IngestBatch {
             let pre = match precheck {
                 Ok(pre) => pre,
                 Err(rejection) => {
-                    outcomes.push(EventOutcome::Rejected(rejection));
+                    slots.push(Slot::Done(EventOutcome::Rejected(rejection)));
                     continue;
                 }
             };
             let Some(content_hash) = content_hash else {
-                outcomes.push(reject(
+                slots.push(Slot::Done(reject(
                     RejectionReason::SchemaValidation,
                     "event cannot be canonicalised",
-                ));
+                )));
                 continue;
             };
             if let Err(r) = check_key_and_signature(keys.get(&agent_key_id), &pre, received_at) {
-                outcomes.push(EventOutcome::Rejected(r));
+                slots.push(Slot::Done(EventOutcome::Rejected(r)));
                 continue;
             }
             if let Some(cmd) = command_id {
                 if let Some(holder) = commands.get(&cmd) {
-                    outcomes.push(reject(
+                    slots.push(Slot::Done(reject(
                         RejectionReason::DuplicateCommandId,
                         format!("command_id {cmd} is already used by event {holder}"),
-                    ));
+                    )));
                     continue;
                 }
                 commands.insert(cmd, event_id);
@@ -153,50 +186,68 @@ impl IngestBatch {
                     if let Some(cmd) = command_id {
                         commands.remove(&cmd);
                     }
-                    outcomes.push(reject(
+                    slots.push(Slot::Done(reject(
                         RejectionReason::VersionConflict,
                         format!(
                             "base_version is {expected} but the entity is at version {current}"
                         ),
-                    ));
+                    )));
                     continue;
                 }
             }
             head += 1;
-            let receipt = issuer.issue(
-                &ReceiptSubject {
+            *increments.entry(entity.clone()).or_insert(0) += 1;
+            in_batch.insert(event_id, (content_hash, accepted.len()));
+            slots.push(Slot::Accepted(accepted.len()));
+            let (entity_type, entity_id) = entity;
+            accepted.push(Accepted {
+                subject: ReceiptSubject {
                     tenant_id: stream.tenant_id,
                     store_id: stream.store_id,
                     event_id,
                     sequence_number: head,
                     event_signing_hash: pre.event_signing_hash,
                 },
-                sequenced_at,
-            );
-            *increments.entry(entity.clone()).or_insert(0) += 1;
-            events.insert(
-                event_id,
-                ExistingEvent {
-                    content_hash,
-                    receipt: receipt.clone(),
-                },
-            );
-            outcomes.push(EventOutcome::Accepted(receipt.clone()));
-            let (entity_type, entity_id) = entity;
-            appended.push(StoredEvent {
-                stream,
-                sequence_number: head,
-                event_id,
                 command_id,
                 entity_type,
                 entity_id,
                 content_hash,
-                event_signing_hash: pre.event_signing_hash,
                 agent_signature: pre.agent_signature,
                 envelope_json,
-                receipt,
             });
         }
+
+        let receipts = parallel::map(
+            &accepted,
+            |a| issuer.issue(&a.subject, sequenced_at),
+            // Never used: issuing cannot panic; signing again on this thread is the same.
+            |a| issuer.issue(&a.subject, sequenced_at),
+        );
+        let outcomes = slots
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Done(outcome) => outcome,
+                Slot::Accepted(n) => EventOutcome::Accepted(receipts[n].clone()),
+                Slot::ReplayOf(n) => EventOutcome::Replayed(receipts[n].clone()),
+            })
+            .collect();
+        let appended = accepted
+            .into_iter()
+            .zip(receipts)
+            .map(|(a, receipt)| StoredEvent {
+                stream,
+                sequence_number: a.subject.sequence_number,
+                event_id: a.subject.event_id,
+                command_id: a.command_id,
+                entity_type: a.entity_type,
+                entity_id: a.entity_id,
+                content_hash: a.content_hash,
+                event_signing_hash: a.subject.event_signing_hash,
+                agent_signature: a.agent_signature,
+                envelope_json: a.envelope_json,
+                receipt,
+            })
+            .collect();
         Resolution {
             outcomes,
             appended,
@@ -204,4 +255,11 @@ impl IngestBatch {
             head_sequence: head,
         }
     }
+}
+
+fn duplicate_id(event_id: uuid::Uuid) -> EventOutcome {
+    reject(
+        RejectionReason::DuplicateEventId,
+        format!("event_id {event_id} is already used by another event"),
+    )
 }

@@ -41,6 +41,8 @@ mod postgres_rows;
 mod postgres_schema;
 mod postgres_writes;
 pub mod sqlite;
+#[cfg(test)]
+mod sqlite_group_tests;
 mod sqlite_ingest;
 mod sqlite_rows;
 mod sqlite_schema;

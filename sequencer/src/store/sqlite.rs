@@ -2,7 +2,12 @@
 //!
 //! One writer connection behind a mutex (SQLite has a single writer anyway; every write is
 //! one `IMMEDIATE` transaction) and a small pool of read-only connections, which WAL lets
-//! run concurrently with the writer. All SQLite calls run on tokio's blocking pool
+//! run concurrently with the writer.
+//!
+//! Ingest uses group commit: a batch is queued, and whichever task holds the writer next
+//! takes every queued batch and stores them in one transaction with one fsync
+//! (`sqlite_ingest::ingest_group`). Nobody waits for a group to fill: a lone batch is committed
+//! at once; batches that arrive while the writer is busy share the next commit. All SQLite calls run on tokio's blocking pool
 //! (`spawn_blocking`), never on the async workers. Statements go through `prepare_cached`.
 //! Durability settings and migrations: see `sqlite_schema`.
 
@@ -15,6 +20,7 @@ use parking_lot::Mutex;
 use rusqlite::Connection;
 use uuid::Uuid;
 
+use super::sqlite_ingest::PendingIngest;
 use super::sqlite_schema::{open_reader, open_writer};
 use super::{
     sqlite_ingest, sqlite_rows as rows, sqlite_writes as writes, CursorUpdate, EventPage,
@@ -28,10 +34,31 @@ use crate::stream::Commitment;
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 8;
 
+/// Most events committed in one group (a group always takes at least one batch).
+const MAX_GROUP_EVENTS: usize = 10_000;
+
+/// The oldest queued batches, up to [`MAX_GROUP_EVENTS`] events; the rest stay queued for the
+/// next holder of the writer (every queued batch has a task that will take the writer).
+fn take_group(pending: &mut Vec<PendingIngest>) -> Vec<PendingIngest> {
+    let mut events = 0;
+    let count = pending
+        .iter()
+        .take_while(|p| {
+            events += p.batch.candidates.len();
+            events <= MAX_GROUP_EVENTS
+        })
+        .count()
+        .max(1)
+        .min(pending.len());
+    pending.drain(..count).collect()
+}
+
 struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Batches waiting for the writer (group commit).
+    pending: Mutex<Vec<PendingIngest>>,
 }
 
 /// Durable event store in one SQLite file (WAL, `synchronous = FULL`).
@@ -59,8 +86,21 @@ impl SqliteStore {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                pending: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// Holds the writer (tests of group commit).
+    #[cfg(test)]
+    pub(crate) fn hold_writer(&self) -> parking_lot::MutexGuard<'_, Connection> {
+        self.inner.writer.lock()
+    }
+
+    /// Batches waiting for the writer (tests of group commit).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.inner.pending.lock().len()
     }
 
     /// Database file.
@@ -145,8 +185,26 @@ impl EventStore for SqliteStore {
     }
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Resolution, StoreError> {
-        self.write(move |conn| sqlite_ingest::ingest(conn, batch))
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner
+            .pending
+            .lock()
+            .push(PendingIngest { batch, reply });
+        // Take the writer and store everything queued by then: ours too, unless a task that
+        // held the writer before us already took it (then its commit answers us).
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock();
+            let group = take_group(&mut inner.pending.lock());
+            if !group.is_empty() {
+                sqlite_ingest::ingest_group(&mut conn, group);
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+        answer
             .await
+            .map_err(|_| StoreError::Task("the ingest writer dropped the batch".to_owned()))?
     }
 
     async fn events_from(

@@ -1,5 +1,6 @@
-//! The SQLite ingest transaction: `BEGIN IMMEDIATE` (the single writer lock), load the batch
-//! snapshot, [`IngestBatch::resolve`], persist, `COMMIT` (fsync, see `sqlite_schema`).
+//! The SQLite ingest transaction: `BEGIN IMMEDIATE` (the single writer lock), then for each
+//! batch of the group its snapshot, [`IngestBatch::resolve`], persist; then one `COMMIT`
+//! (fsync, see `sqlite_schema`) for the whole group.
 
 use chrono::Utc;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -145,13 +146,56 @@ fn persist(
     Ok(())
 }
 
-/// Runs one batch in one `IMMEDIATE` transaction and commits it durably.
-pub(crate) fn ingest(conn: &mut Connection, batch: IngestBatch) -> Result<Resolution, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let snapshot = load_snapshot(&tx, &batch)?;
+/// One batch waiting for the writer, and where its answer goes.
+pub(crate) struct PendingIngest {
+    pub batch: IngestBatch,
+    pub reply: tokio::sync::oneshot::Sender<Result<Resolution, StoreError>>,
+}
+
+/// Runs one batch inside the open transaction.
+fn ingest_one(tx: &Connection, batch: IngestBatch) -> Result<Resolution, StoreError> {
+    let snapshot = load_snapshot(tx, &batch)?;
     let (stream, agent_id) = (batch.stream, batch.agent_id);
     let resolution = batch.resolve(snapshot, Utc::now());
-    persist(&tx, &stream, &agent_id, &resolution)?;
-    tx.commit()?;
+    persist(tx, &stream, &agent_id, &resolution)?;
     Ok(resolution)
+}
+
+/// Runs `batches` in arrival order in one `IMMEDIATE` transaction (each sees the ones before
+/// it) and commits once; all or nothing.
+fn run_group(
+    conn: &mut Connection,
+    batches: Vec<IngestBatch>,
+) -> Result<Vec<Resolution>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let resolutions = batches
+        .into_iter()
+        .map(|batch| ingest_one(&tx, batch))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit()?;
+    Ok(resolutions)
+}
+
+/// Group commit: every pending batch in one transaction with one fsync; each batch is
+/// answered only after that commit. If the group fails (an SQLite error in any batch, or the
+/// commit), nothing of it is stored and each batch is run again alone, so that one batch's
+/// trouble is reported to that batch only.
+pub(crate) fn ingest_group(conn: &mut Connection, group: Vec<PendingIngest>) {
+    if group.len() > 1 {
+        let batches = group.iter().map(|p| p.batch.clone()).collect();
+        if let Ok(resolutions) = run_group(conn, batches) {
+            for (pending, resolution) in group.into_iter().zip(resolutions) {
+                // A caller that went away is not an error: its batch is stored all the same.
+                let _ = pending.reply.send(Ok(resolution));
+            }
+            return;
+        }
+    }
+    for pending in group {
+        let result = run_group(conn, vec![pending.batch]).and_then(|mut r| {
+            r.pop()
+                .ok_or_else(|| StoreError::Backend("empty group result".to_owned()))
+        });
+        let _ = pending.reply.send(result);
+    }
 }
