@@ -9,38 +9,6 @@ use common::http::*;
 use common::*;
 use serde_json::Value;
 
-/// Reads SSE frames until `n` `ves_event` events arrived; returns their (id, data).
-async fn read_events(resp: &mut reqwest::Response, n: usize) -> Vec<(u64, Value)> {
-    let mut buffer = String::new();
-    let mut out = Vec::new();
-    while out.len() < n {
-        let chunk = tokio::time::timeout(Duration::from_secs(20), resp.chunk())
-            .await
-            .expect("timely chunk")
-            .expect("chunk")
-            .expect("stream open");
-        buffer.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            let (mut id, mut data, mut kind) = (None, String::new(), None);
-            for line in frame.lines() {
-                if let Some(v) = line.strip_prefix("id:") {
-                    id = v.trim().parse::<u64>().ok();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim_start());
-                } else if let Some(v) = line.strip_prefix("event:") {
-                    kind = Some(v.trim().to_owned());
-                }
-            }
-            if kind.as_deref() == Some("ves_event") {
-                let id = id.expect("id");
-                out.push((id, serde_json::from_str(&data).expect("data json")));
-            }
-        }
-    }
-    out
-}
-
 async fn open(s: &Server, query: &str, last_event_id: Option<u64>) -> reqwest::Response {
     let mut req = s
         .client

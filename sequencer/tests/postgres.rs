@@ -354,3 +354,50 @@ async fn a_newer_schema_is_refused() {
     .expect_err("invalid schema name");
     assert!(bad.to_string().contains("invalid schema name"), "{bad}");
 }
+
+/// A live event stream served by one process delivers events ingested through another
+/// (LISTEN/NOTIFY), in order, without gaps, backlog first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn event_stream_of_one_process_sees_ingests_of_another() {
+    use common::http::{read_events, serve_sequencer, AGENT_KEY};
+
+    let schema = TestSchema::new();
+    let procs = processes(&schema, 2).await;
+    let (a, b) = (procs[0].clone(), procs[1].clone());
+    // Backlog written through B before the stream opens on A.
+    b.ingest(AGENT, batch(3)).await.expect("backlog");
+    let server = serve_sequencer(a, None).await;
+    let mut resp = server
+        .client
+        .get(server.url(&format!(
+            "/api/v1/events/stream?tenant_id={TENANT}&store_id={STORE}&from=1"
+        )))
+        .bearer_auth(AGENT_KEY)
+        .send()
+        .await
+        .expect("open stream");
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let backlog = read_events(&mut resp, 3).await;
+    assert_eq!(
+        backlog.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+
+    // Live: only B writes; A's live channel never sees these events.
+    for n in [2, 1, 4] {
+        b.ingest(AGENT, batch(n)).await.expect("ingest through B");
+    }
+    let live = read_events(&mut resp, 7).await;
+    assert_eq!(
+        live.iter().map(|e| e.0).collect::<Vec<_>>(),
+        (4..=10).collect::<Vec<_>>()
+    );
+    // What arrived is what B stored, receipts included.
+    let page = b.pull(stream(), 4, 100).await.expect("pull");
+    for ((seq, item), stored) in live.iter().zip(&page.events) {
+        assert_eq!(*seq, stored.sequence_number);
+        let receipt: SignedReceipt =
+            serde_json::from_value(item["receipt"].clone()).expect("receipt");
+        assert_eq!(receipt, stored.receipt);
+    }
+}

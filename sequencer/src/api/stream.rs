@@ -10,6 +10,10 @@
 //! it, and whenever a live event skips ahead (or the channel lagged) it reads the missing
 //! range from storage first. Ordering across batches therefore never depends on the order
 //! in which concurrent batches were published.
+//!
+//! With a store shared by several processes (PostgreSQL), events ingested elsewhere never
+//! reach this process's live channel; the store's head notices (`LISTEN`/`NOTIFY`) say that
+//! a stream moved, and the task then reads the new events from storage the same way.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -29,7 +33,7 @@ use super::pull::EventItem;
 use super::ApiState;
 use crate::encoding::serde_uuid;
 use crate::engine::{Sequencer, MAX_PULL_LIMIT};
-use crate::store::{StoredEvent, StreamKey};
+use crate::store::{HeadNotice, StoredEvent, StreamKey};
 
 /// Events buffered per client before the task waits for it.
 const CLIENT_BUFFER: usize = 256;
@@ -84,11 +88,28 @@ async fn catch_up(seq: &Sequencer, stream: StreamKey, next: &mut u64, tx: &Tx) -
     }
 }
 
+/// The next head notice; never resolves without a notice channel (or once it closed).
+async fn next_notice(
+    heads: &mut Option<broadcast::Receiver<HeadNotice>>,
+) -> Result<HeadNotice, broadcast::error::RecvError> {
+    match heads {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the forwarding task was woken by.
+enum Wake {
+    Live(Result<Arc<StoredEvent>, broadcast::error::RecvError>),
+    Notice(Result<HeadNotice, broadcast::error::RecvError>),
+}
+
 async fn forward(
     seq: Arc<Sequencer>,
     stream: StreamKey,
     mut next: u64,
     mut live: broadcast::Receiver<Arc<StoredEvent>>,
+    mut heads: Option<broadcast::Receiver<HeadNotice>>,
     mut closing: watch::Receiver<bool>,
     tx: Tx,
 ) {
@@ -96,10 +117,30 @@ async fn forward(
         return;
     }
     loop {
-        let received = tokio::select! {
-            r = live.recv() => r,
+        let woken = tokio::select! {
+            r = live.recv() => Wake::Live(r),
+            n = next_notice(&mut heads) => Wake::Notice(n),
             () = tx.closed() => return,
             _ = closing.wait_for(|closed| *closed) => return,
+        };
+        let received = match woken {
+            Wake::Live(r) => r,
+            Wake::Notice(Ok(notice)) => {
+                if notice.concerns(&stream, next) && !catch_up(&seq, stream, &mut next, &tx).await {
+                    return;
+                }
+                continue;
+            }
+            Wake::Notice(Err(broadcast::error::RecvError::Lagged(_))) => {
+                if !catch_up(&seq, stream, &mut next, &tx).await {
+                    return;
+                }
+                continue;
+            }
+            Wake::Notice(Err(broadcast::error::RecvError::Closed)) => {
+                heads = None;
+                continue;
+            }
         };
         match received {
             Ok(event) if event.stream != stream || event.sequence_number < next => {}
@@ -140,6 +181,7 @@ pub(crate) async fn stream(
     principal.require_stream(&stream)?;
     // Subscribe before reading anything, so nothing committed from now on can be missed.
     let live = state.sequencer.subscribe();
+    let heads = state.sequencer.subscribe_heads();
     let from = match (last_event_id(&headers), q.from) {
         (Some(last), _) => last.saturating_add(1),
         (None, Some(from)) => from.max(1),
@@ -151,6 +193,7 @@ pub(crate) async fn stream(
         stream,
         from,
         live,
+        heads,
         state.closing(),
         tx,
     ));

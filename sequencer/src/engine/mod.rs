@@ -24,7 +24,7 @@ use tokio::sync::{broadcast, Mutex};
 
 use crate::keys::Ed25519PublicKey;
 use crate::receipt::{ReceiptSubject, SignedReceipt};
-use crate::store::{EventStore, StoreError, StoredEvent, StreamKey};
+use crate::store::{EventStore, HeadNotice, StoreError, StoredEvent, StreamKey};
 use crate::validate::{BatchError, ValidationPolicy};
 
 pub use commit::InclusionProof;
@@ -215,5 +215,11 @@ impl Sequencer {
     /// lags gets `RecvError::Lagged` and must catch up from storage.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
         self.live.subscribe()
+    }
+
+    /// Heads moved by other processes sharing the store (PostgreSQL); `None` when this
+    /// process is the only writer. Subscribe together with [`Self::subscribe`].
+    pub fn subscribe_heads(&self) -> Option<broadcast::Receiver<HeadNotice>> {
+        self.store.head_notices()
     }
 }

@@ -37,6 +37,7 @@ mod batch;
 mod codec;
 pub mod postgres;
 mod postgres_ingest;
+mod postgres_notify;
 mod postgres_rows;
 mod postgres_schema;
 mod postgres_writes;
@@ -213,10 +214,44 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// "The stream's head moved": written by another process sharing the store. Subscribers read
+/// the new events from storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadNotice {
+    /// The stream; `None` = any stream may have moved (notices may have been lost).
+    pub stream: Option<StreamKey>,
+    /// Its head after the write (0 with `stream: None`).
+    pub head: u64,
+}
+
+impl HeadNotice {
+    /// Any stream may have moved.
+    pub fn everything() -> Self {
+        Self {
+            stream: None,
+            head: 0,
+        }
+    }
+
+    /// Whether a subscriber of `stream` that has everything below `next` should read again.
+    pub fn concerns(&self, stream: &StreamKey, next: u64) -> bool {
+        match self.stream {
+            None => true,
+            Some(s) => s == *stream && self.head >= next,
+        }
+    }
+}
+
 /// Everything the engine needs from durable storage. See the module docs for the ingest
 /// transaction contract. All methods are safe to call concurrently.
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
+    /// Heads moved by writers in other processes (see [`HeadNotice`]); `None` when this process
+    /// is the only writer (SQLite), so the engine's own live channel sees every event.
+    fn head_notices(&self) -> Option<tokio::sync::broadcast::Receiver<HeadNotice>> {
+        None
+    }
+
     /// Stores a new agent key; an existing `(tenant, agent, key_id)` is left untouched.
     async fn insert_agent_key(&self, record: &AgentKeyRecord) -> Result<KeyInsert, StoreError>;
 

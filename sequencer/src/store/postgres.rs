@@ -9,6 +9,9 @@
 //! * Durability: `COMMIT` returns after the WAL flush. Connections whose
 //!   `synchronous_commit` is `off` are switched to `on`; a server running with `fsync = off`
 //!   is reported with a warning at open.
+//! * Live events across processes: each ingest transaction `NOTIFY`s the stream's new head
+//!   and every store `LISTEN`s (`postgres_notify`), so an event stream served by one process
+//!   sees events ingested through another.
 //! * Schema: created by idempotent migrations on open (`postgres_schema`), optionally in a
 //!   dedicated PostgreSQL schema ([`PostgresOptions::schema`]).
 //!
@@ -16,6 +19,7 @@
 //! its prepared statements.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,11 +28,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::postgres_notify::{self, Listener};
 use super::postgres_schema::{migrate, valid_schema_name};
 use super::{
     postgres_ingest, postgres_rows as rows, postgres_writes as writes, CursorUpdate, EventPage,
-    EventStore, IngestBatch, KeyInsert, Resolution, StoreError, StoredEvent, StreamHead, StreamKey,
-    SyncCursor,
+    EventStore, HeadNotice, IngestBatch, KeyInsert, Resolution, StoreError, StoredEvent,
+    StreamHead, StreamKey, SyncCursor,
 };
 use crate::encoding::Hash32;
 use crate::keys::AgentKeyRecord;
@@ -62,6 +67,9 @@ impl Default for PostgresOptions {
 pub struct PostgresStore {
     pool: PgPool,
     schema: Option<String>,
+    /// `NOTIFY` channel of the schema (see `postgres_notify`).
+    channel: Arc<str>,
+    listener: Arc<Listener>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -172,9 +180,13 @@ impl PostgresStore {
             .after_connect(|conn, _meta| Box::pin(require_synchronous_commit(conn)))
             .connect_with(connect)
             .await?;
+        let channel = postgres_notify::channel(options.schema.as_deref());
+        let listener = Listener::start(&pool, channel.clone()).await?;
         Ok(Self {
             pool,
             schema: options.schema,
+            channel: Arc::from(channel),
+            listener,
         })
     }
 
@@ -225,6 +237,10 @@ async fn prepare(conn: &mut PgConnection, schema: Option<&str>) -> Result<(), St
 
 #[async_trait]
 impl EventStore for PostgresStore {
+    fn head_notices(&self) -> Option<tokio::sync::broadcast::Receiver<HeadNotice>> {
+        Some(self.listener.subscribe())
+    }
+
     async fn insert_agent_key(&self, record: &AgentKeyRecord) -> Result<KeyInsert, StoreError> {
         writes::insert_agent_key(&self.pool, record).await
     }
@@ -257,7 +273,7 @@ impl EventStore for PostgresStore {
     }
 
     async fn ingest(&self, batch: IngestBatch) -> Result<Resolution, StoreError> {
-        postgres_ingest::ingest(&self.pool, batch).await
+        postgres_ingest::ingest(&self.pool, &self.channel, batch).await
     }
 
     async fn events_from(

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::codec::{int, time_text};
 use super::postgres::{is_retryable, rollback, StoreFailure};
+use super::postgres_notify::notify;
 use super::postgres_rows::{hash_at, key_from_row, receipt_of, text_of, u64_of};
 use super::{BatchSnapshot, ExistingEvent, IngestBatch, Resolution, StoreError, StreamKey};
 use crate::keys::AgentKeyRecord;
@@ -34,10 +35,14 @@ use crate::keys::AgentKeyRecord;
 const MAX_ATTEMPTS: u32 = 8;
 
 /// Runs one batch, retrying the whole transaction on a lost race (see the module docs).
-pub(crate) async fn ingest(pool: &PgPool, batch: IngestBatch) -> Result<Resolution, StoreError> {
+pub(crate) async fn ingest(
+    pool: &PgPool,
+    channel: &str,
+    batch: IngestBatch,
+) -> Result<Resolution, StoreError> {
     let mut attempt = 1;
     loop {
-        match ingest_once(pool, batch.clone()).await {
+        match ingest_once(pool, channel, batch.clone()).await {
             Ok(resolution) => return Ok(resolution),
             Err(StoreFailure::Sql(e)) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
                 tracing::debug!(attempt, error = %e, "retrying ingest transaction");
@@ -49,9 +54,13 @@ pub(crate) async fn ingest(pool: &PgPool, batch: IngestBatch) -> Result<Resoluti
     }
 }
 
-async fn ingest_once(pool: &PgPool, batch: IngestBatch) -> Result<Resolution, StoreFailure> {
+async fn ingest_once(
+    pool: &PgPool,
+    channel: &str,
+    batch: IngestBatch,
+) -> Result<Resolution, StoreFailure> {
     let mut tx = pool.begin().await?;
-    match ingest_in(&mut tx, batch).await {
+    match ingest_in(&mut tx, channel, batch).await {
         Ok(resolution) => {
             tx.commit().await?;
             Ok(resolution)
@@ -63,7 +72,11 @@ async fn ingest_once(pool: &PgPool, batch: IngestBatch) -> Result<Resolution, St
     }
 }
 
-async fn ingest_in(tx: &mut PgConnection, batch: IngestBatch) -> Result<Resolution, StoreFailure> {
+async fn ingest_in(
+    tx: &mut PgConnection,
+    channel: &str,
+    batch: IngestBatch,
+) -> Result<Resolution, StoreFailure> {
     let (head, keys) = lock_stream(&mut *tx, &batch).await?;
     let snapshot = load_snapshot(&mut *tx, &batch, head, keys).await?;
     let (stream, agent_id) = (batch.stream, batch.agent_id);
@@ -74,6 +87,8 @@ async fn ingest_in(tx: &mut PgConnection, batch: IngestBatch) -> Result<Resoluti
         .map_err(|e| StoreError::Task(e.to_string()))?;
     if !resolution.appended.is_empty() {
         persist(tx, &stream, agent_id, &resolution).await?;
+        // Delivered to every listening process if (and when) this transaction commits.
+        notify(tx, channel, &stream, resolution.head_sequence).await?;
     }
     Ok(resolution)
 }

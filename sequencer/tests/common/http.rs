@@ -26,7 +26,7 @@ pub struct Server {
     pub client: reqwest::Client,
     pub seq: Arc<Sequencer>,
     pub state: ApiState,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 fn api_keys() -> ApiKeys {
@@ -59,6 +59,11 @@ pub async fn serve() -> Server {
         &dir.path().join("ves.db"),
         SequencerConfig::new("http-sequencer"),
     );
+    serve_sequencer(seq, Some(dir)).await
+}
+
+/// The router of `seq` on a loopback port (`dir`: kept alive as long as the server).
+pub async fn serve_sequencer(seq: Arc<Sequencer>, dir: Option<TempDir>) -> Server {
     let mut state = ApiState::new(seq.clone(), api_keys());
     state.body_limit = TEST_BODY_LIMIT;
     let app = router(state.clone());
@@ -74,6 +79,40 @@ pub async fn serve() -> Server {
         state,
         _dir: dir,
     }
+}
+
+/// Reads SSE frames until `n` `ves_event` events arrived; returns their (id, data).
+pub async fn read_events(resp: &mut Response, n: usize) -> Vec<(u64, Value)> {
+    // One deadline for all of them: keep-alive comments must not keep a stalled stream going.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut buffer = String::new();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("{n} events within 20 s; got {}", out.len()))
+            .expect("chunk")
+            .expect("stream open");
+        buffer.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            let (mut id, mut data, mut kind) = (None, String::new(), None);
+            for line in frame.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().parse::<u64>().ok();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    kind = Some(v.trim().to_owned());
+                }
+            }
+            if kind.as_deref() == Some("ves_event") {
+                let id = id.expect("id");
+                out.push((id, serde_json::from_str(&data).expect("data json")));
+            }
+        }
+    }
+    out
 }
 
 /// A server where `AGENT` registered key 1 over HTTP.
