@@ -5,8 +5,8 @@
 //! chain's events, and refuse a caller without permission.
 //!
 //! Needs the anvil binary (`ANVIL`, else `.tools/bin/anvil` of the repository, else `PATH`) and
-//! the snapshot shipped in the `blueprint-chain-setup-anvil` crate source; without them the
-//! test prints why it did not run.
+//! the snapshot shipped in the `blueprint-chain-setup-anvil` crate source (or
+//! `TANGLE_SNAPSHOT`); without them the test fails.
 
 mod common;
 
@@ -50,10 +50,8 @@ fn exec_input(command: &str) -> JobInput {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_and_waits_on_the_seeded_tangle_chain() {
-    let Some(anvil) = common::anvil::start_anvil(true).await else {
-        return;
-    };
-    let customer = chain(&anvil.url, Some(CUSTOMER_KEY));
+    let anvil = common::anvil::start_anvil(true).await;
+    let customer = chain(&anvil.http, Some(CUSTOMER_KEY));
     let (op1, op2): (Address, Address) = (
         OPERATOR1.parse().expect("op"),
         OPERATOR2.parse().expect("op"),
@@ -103,7 +101,7 @@ async fn jobs_and_waits_on_the_seeded_tangle_chain() {
         vesSequence: 1,
         vesStateRoot: B256::repeat_byte(4),
     };
-    let operator = chain(&anvil.url, Some(OPERATOR1_KEY));
+    let operator = chain(&anvil.http, Some(OPERATOR1_KEY));
     let tangle = operator.tangle();
     let answer = tangle.submitResult(0, submitted.call_id, result.abi_encode().into());
     send_and_confirm(answer, "submitResult")
@@ -195,12 +193,12 @@ async fn jobs_and_waits_on_the_seeded_tangle_chain() {
     assert!(open_tokens(&CustomerKey::generate(), 0, &records).is_err());
 
     // A caller the service does not permit cannot submit jobs.
-    let stranger = chain(&anvil.url, Some(STRANGER_KEY));
+    let stranger = chain(&anvil.http, Some(STRANGER_KEY));
     assert!(submit_job(&stranger, 0, &exec_input("id"), None)
         .await
         .is_err());
     // Without a key nothing is sent.
-    let read_only = chain(&anvil.url, None);
+    let read_only = chain(&anvil.http, None);
     let err = submit_job(&read_only, 0, &exec_input("id"), None)
         .await
         .expect_err("no key");

@@ -3,8 +3,7 @@
 //! empty anvil. The test account plays Tangle core: it binds the manager and calls the hooks
 //! the way Tangle core does (request, activation, job results).
 //!
-//! Needs `forge build` output and the anvil binary; without them the test prints why it did
-//! not run.
+//! Needs `forge build` output and the anvil binary; without them the test fails.
 
 mod common;
 
@@ -25,7 +24,7 @@ use blueprint_sdk::clients::tangle::contracts::IBlueprintServiceManager;
 const CORE_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const SERVICE: u64 = 7;
 
-fn artifact() -> Option<Bytes> {
+fn artifact() -> Bytes {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../out/AgentInstanceBlueprint.sol/AgentInstanceBlueprint.json"
@@ -35,7 +34,7 @@ fn artifact() -> Option<Bytes> {
     };
     let doc: serde_json::Value = serde_json::from_str(&text).expect("artifact is JSON");
     let hex = doc["bytecode"]["object"].as_str().expect("bytecode");
-    Some(hex.parse().expect("bytecode hex"))
+    hex.parse().expect("bytecode hex")
 }
 
 fn provision(n: u8) -> ProvisionResult {
@@ -60,11 +59,9 @@ fn prompt(answer: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_manager_views_through_the_cli() {
-    let Some(code) = artifact() else { return };
-    let Some(anvil) = common::anvil::start_anvil(false).await else {
-        return;
-    };
-    let mut opts = ChainOpts::new(&anvil.url, SEEDED_TANGLE.parse().expect("address"));
+    let code = artifact();
+    let anvil = common::anvil::start_anvil(false).await;
+    let mut opts = ChainOpts::new(&anvil.http, SEEDED_TANGLE.parse().expect("address"));
     opts.private_key = Some(CORE_KEY.parse().expect("key"));
     let core_chain = Chain::connect(&opts).expect("connect");
     let core = core_chain.sender().expect("sender");
@@ -148,7 +145,7 @@ async fn service_manager_views_through_the_cli() {
         .expect("exec");
 
     // The customer's read-only view, pointed at the manager.
-    let mut opts = ChainOpts::new(&anvil.url, SEEDED_TANGLE.parse().expect("address"));
+    let mut opts = ChainOpts::new(&anvil.http, SEEDED_TANGLE.parse().expect("address"));
     opts.bsm = Some(bsm_address);
     let chain = Chain::connect(&opts).expect("connect");
 

@@ -1,17 +1,15 @@
 //! A private anvil loaded with the SDK's seeded Tangle core snapshot (the real Tangle core
-//! contracts, DESIGN decision 8), killed when dropped.
+//! contracts, DESIGN decision 8), killed when dropped. Launched by the workspace's one anvil
+//! launcher (`anvil_harness`).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use blueprint_sdk::alloy::providers::{Provider, ProviderBuilder};
-use tokio::process::{Child, Command};
+use anvil_harness::AnvilOptions;
 
-use crate::{free_port, DevnetError};
+use crate::DevnetError;
 
 pub struct Anvil {
-    child: Child,
+    inner: anvil_harness::Anvil,
     pub port: u16,
     pub http: String,
     pub ws: String,
@@ -19,91 +17,68 @@ pub struct Anvil {
 
 /// The seeded snapshot that ships with blueprint-sdk's chain-setup crate (or `TANGLE_SNAPSHOT`).
 pub fn snapshot_path() -> Result<PathBuf, DevnetError> {
-    if let Some(p) = std::env::var_os("TANGLE_SNAPSHOT") {
-        return Ok(PathBuf::from(p));
-    }
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .unwrap_or_default();
-    let registry = home.join("registry/src");
-    let entries = std::fs::read_dir(&registry)
-        .map_err(|e| DevnetError::Setup(format!("{}: {e}", registry.display())))?;
-    for index in entries.flatten() {
-        let p = index
-            .path()
-            .join("blueprint-chain-setup-anvil-0.2.0-alpha.23/snapshots/localtestnet-state.json");
-        if p.is_file() {
-            return Ok(p);
-        }
-    }
-    Err(DevnetError::Setup(
-        "the seeded Tangle snapshot was not found in the cargo registry (set TANGLE_SNAPSHOT)"
-            .into(),
-    ))
+    anvil_harness::seeded_snapshot().map_err(|e| DevnetError::Setup(e.to_string()))
 }
 
 impl Anvil {
-    /// Starts `anvil` (from `tools_bin`) on a free loopback port and waits for it to answer.
+    /// Starts `anvil` (from `tools_bin`) on a free loopback port, one block a second, and
+    /// waits for it to answer.
     pub async fn start(tools_bin: &Path, log: &Path) -> Result<Self, DevnetError> {
-        let snapshot = snapshot_path()?;
-        let port = free_port()?;
-        let log_file = std::fs::File::create(log)
-            .map_err(|e| DevnetError::Setup(format!("{}: {e}", log.display())))?;
-        let child = Command::new(tools_bin.join("anvil"))
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--load-state",
-            ])
-            .arg(&snapshot)
-            .args([
-                "--base-fee",
-                "0",
-                "--gas-price",
-                "0",
-                "--gas-limit",
-                "100000000",
-            ])
-            .args(["--code-size-limit", "100000", "--block-time", "1"])
-            .stdout(Stdio::from(
-                log_file
-                    .try_clone()
-                    .map_err(|e| DevnetError::Setup(e.to_string()))?,
-            ))
-            .stderr(Stdio::from(log_file))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| DevnetError::Setup(format!("anvil ({}): {e}", tools_bin.display())))?;
-        let anvil = Self {
-            child,
-            port,
-            http: format!("http://127.0.0.1:{port}"),
-            ws: format!("ws://127.0.0.1:{port}"),
-        };
-        let url = anvil
-            .http
-            .parse()
-            .map_err(|e| DevnetError::Setup(format!("{e}")))?;
-        let provider = ProviderBuilder::new().connect_http(url);
-        let start = Instant::now();
-        loop {
-            if provider.get_chain_id().await.is_ok() {
-                return Ok(anvil);
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                return Err(DevnetError::Setup(format!(
-                    "anvil did not answer within 60 s (log: {})",
-                    log.display()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let options = AnvilOptions::seeded_tangle()
+            .binary(tools_bin.join("anvil"))
+            .block_time(1)
+            .log(log);
+        let inner = tokio::task::spawn_blocking(move || options.spawn())
+            .await
+            .map_err(|e| DevnetError::Setup(format!("anvil launcher: {e}")))?
+            .map_err(|e| DevnetError::Setup(e.to_string()))?;
+        Ok(Self {
+            port: inner.port,
+            http: inner.http.clone(),
+            ws: inner.ws.clone(),
+            inner,
+        })
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
+    pub async fn stop(self) {
+        let inner = self.inner;
+        let _ = tokio::task::spawn_blocking(move || inner.stop()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use blueprint_sdk::alloy::providers::{Provider, ProviderBuilder};
+
+    use super::*;
+
+    /// The devnet's chain: the seeded Tangle core (its contracts are there), one block a
+    /// second, anvil's output in the log file.
+    #[tokio::test]
+    async fn seeded_chain_mines_a_block_a_second_and_logs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("anvil.log");
+        let anvil = Anvil::start(&anvil_harness::tools_bin(), &log)
+            .await
+            .expect("anvil on the seeded snapshot (run script/setup.sh)");
+        let provider = ProviderBuilder::new().connect_http(anvil.http.parse().expect("url"));
+        let tangle = provider
+            .get_code_at(crate::accounts::TANGLE)
+            .await
+            .expect("getCode");
+        assert!(
+            !tangle.is_empty(),
+            "Tangle core is deployed in the snapshot"
+        );
+        let first = provider.get_block_number().await.expect("block number");
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let later = provider.get_block_number().await.expect("block number");
+        assert!(later > first, "blocks are mined without transactions");
+        assert!(anvil.ws.ends_with(&anvil.port.to_string()));
+        anvil.stop().await;
+        let text = std::fs::read_to_string(&log).expect("log written");
+        assert!(!text.is_empty(), "anvil's output goes to the log");
     }
 }

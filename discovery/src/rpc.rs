@@ -34,32 +34,28 @@ pub const INVALID_PARAMS: i64 = -32602;
 /// Application error: no record for the agent id.
 pub const AGENT_NOT_FOUND: i64 = -32001;
 
-/// Source of "now" (unix seconds) for status and ranking.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+pub use crate::clock::{system_now, ChainClock, Clock};
 
 /// Shared server state.
 #[derive(Clone)]
 pub struct RpcState {
     pub index: Arc<RwLock<Index>>,
+    /// "Now" for effective status (expiry) and ranking.
     pub clock: Clock,
 }
 
 impl RpcState {
-    /// State over `index` using the system clock.
+    /// State over `index` using the system clock (for an index not fed from a chain, e.g.
+    /// loaded from event files).
     pub fn new(index: Arc<RwLock<Index>>) -> Self {
-        Self {
-            index,
-            clock: Arc::new(system_now),
-        }
+        Self::with_clock(index, Arc::new(system_now))
     }
-}
 
-/// Unix seconds from the system clock (0 if the clock is before 1970).
-pub fn system_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    /// State over `index` with `clock` as "now"; a chain follower passes its
+    /// [`ChainClock::as_clock`] so that expiry follows the chain's `block.timestamp`.
+    pub fn with_clock(index: Arc<RwLock<Index>>, clock: Clock) -> Self {
+        Self { index, clock }
+    }
 }
 
 /// The JSON-RPC router (`POST /`).

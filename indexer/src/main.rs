@@ -1,13 +1,11 @@
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use blueprint_sdk::alloy::primitives::Address;
 use clap::Parser;
-use discovery::index::Index;
-use discovery::rpc::{serve, RpcState};
-use indexer::{Follower, FollowerConfig};
-use tokio::sync::RwLock;
+use discovery::rpc::serve;
+use indexer::FollowerConfig;
 
 /// The agent discovery index: follows the AgentRegistry, serves JSON-RPC.
 #[derive(Parser)]
@@ -29,6 +27,10 @@ struct Args {
     /// JSON-RPC listen address (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8600")]
     listen: SocketAddr,
+    /// Directory of verified manifests by hash, so that a restart does not need the agents'
+    /// endpoints (a cached manifest is verified like a fetched one). Default: no cache.
+    #[arg(long, env = "AGENT_INDEXER_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -41,23 +43,19 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
-    let index = Arc::new(RwLock::new(Index::new()));
-    let mut follower = Follower::new(
-        FollowerConfig {
-            rpc_url: args.rpc_url,
-            registry: args.registry,
-            confirmations: args.confirmations,
-            from_block: args.from_block,
-            poll: Duration::from_millis(args.poll_ms.max(100)),
-        },
-        index.clone(),
-    )?;
     // Rebuild from the chain history before answering.
-    let n = follower.step().await?;
-    tracing::info!(events = n, "index rebuilt from chain history");
+    let (follower, state) = indexer::open(FollowerConfig {
+        rpc_url: args.rpc_url,
+        registry: args.registry,
+        confirmations: args.confirmations,
+        from_block: args.from_block,
+        poll: Duration::from_millis(args.poll_ms.max(100)),
+        cache_dir: args.cache_dir,
+    })
+    .await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving JSON-RPC");
     tokio::spawn(follower.run());
-    serve(listener, RpcState::new(index)).await?;
+    serve(listener, state).await?;
     Ok(())
 }
