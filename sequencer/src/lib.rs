@@ -65,6 +65,7 @@ pub use error::VesError;
 pub use keys::{pop_challenge, sign_pop, verify_pop, AgentKeyRecord, Ed25519PublicKey};
 pub use merkle::{
     inclusion_proof, leaf_hash, merkle_root, node_hash, pad_leaf, verify_inclusion, MerkleProof,
+    MerkleTree,
 };
 pub use payload::payload_plain_hash;
 pub use receipt::{receipt_hash, ReceiptSubject, SignedReceipt};

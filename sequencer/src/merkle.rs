@@ -122,6 +122,68 @@ pub fn inclusion_proof(leaves: &[Hash32], index: usize) -> Result<MerkleProof, M
     })
 }
 
+/// Every level of the padded tree over some leaves, kept to answer many proofs without
+/// rehashing (about twice the leaves' size in memory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerkleTree {
+    /// `levels[0]` = the leaves, last = `[root]`.
+    levels: Vec<Vec<Hash32>>,
+    pads: Vec<Hash32>,
+}
+
+impl MerkleTree {
+    /// Builds the tree over `leaves` (at most `u32::MAX`).
+    pub fn build(leaves: Vec<Hash32>) -> Result<Self, MerkleError> {
+        if leaves.is_empty() {
+            return Err(MerkleError::Empty);
+        }
+        u32::try_from(leaves.len()).map_err(|_| MerkleError::TooManyLeaves(leaves.len()))?;
+        let pads = pad_roots(depth(leaves.len() as u64));
+        let mut levels = vec![leaves];
+        while let Some(top) = levels.last().filter(|l| l.len() > 1) {
+            let next = parent_level(top, &pads[levels.len() - 1]);
+            levels.push(next);
+        }
+        Ok(Self { levels, pads })
+    }
+
+    /// Number of leaves.
+    pub fn leaf_count(&self) -> usize {
+        self.levels[0].len()
+    }
+
+    /// The root (equal to [`merkle_root`] of the leaves).
+    pub fn root(&self) -> Hash32 {
+        self.levels
+            .last()
+            .and_then(|l| l.first())
+            .copied()
+            .unwrap_or(Hash32::ZERO)
+    }
+
+    /// The proof of leaf `index` (equal to [`inclusion_proof`] of the leaves).
+    pub fn proof(&self, index: usize) -> Result<MerkleProof, MerkleError> {
+        let leaf_count = self.leaf_count();
+        let leaf_index = u32::try_from(index)
+            .ok()
+            .filter(|_| index < leaf_count)
+            .ok_or(MerkleError::IndexOutOfRange {
+                index: index as u64,
+                leaf_count: leaf_count as u64,
+            })?;
+        let siblings = self.levels[..self.levels.len() - 1]
+            .iter()
+            .enumerate()
+            .map(|(i, level)| level.get((index >> i) ^ 1).copied().unwrap_or(self.pads[i]))
+            .collect();
+        Ok(MerkleProof {
+            leaf_index,
+            leaf_count: leaf_count as u32,
+            siblings,
+        })
+    }
+}
+
 /// Root implied by `leaf` and `proof` (after checking the proof's shape).
 pub fn root_from_proof(leaf: &Hash32, proof: &MerkleProof) -> Result<Hash32, MerkleError> {
     if proof.leaf_count == 0 {

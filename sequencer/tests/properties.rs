@@ -26,6 +26,11 @@ proptest! {
         let i = idx.index(n);
         let root = merkle_root(&l);
         let proof = inclusion_proof(&l, i).unwrap();
+        // The kept tree answers exactly the same.
+        let tree = MerkleTree::build(l.clone()).unwrap();
+        prop_assert_eq!(tree.root(), root);
+        prop_assert_eq!(&tree.proof(i).unwrap(), &proof);
+        prop_assert!(tree.proof(n).is_err());
         prop_assert_eq!(proof.siblings.len(), n.next_power_of_two().trailing_zeros() as usize);
         prop_assert_eq!(verify_inclusion(&l[i], &proof, &root), Ok(()));
         // Wrong index fails (the same leaf cannot be proven at another position).

@@ -1,12 +1,14 @@
 //! Chained commitments over contiguous sequence ranges, and inclusion proofs.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{EngineError, Sequencer, MAX_PULL_LIMIT};
 use crate::encoding::{serde_uuid, Hash32, Sig64};
 use crate::error::{CommitmentError, MerkleError, VesError};
-use crate::merkle::{inclusion_proof, leaf_hash, verify_inclusion, MerkleProof};
+use crate::merkle::{leaf_hash, verify_inclusion, MerkleProof, MerkleTree};
 use crate::store::{StoreError, StreamKey};
 use crate::stream::{state_root, stream_id, Commitment};
 
@@ -178,18 +180,36 @@ impl Sequencer {
                     ),
                 )
             })?;
-        let leaves = self
-            .store
-            .leaf_hashes(event.stream, commitment.seq_start, commitment.seq_end)
-            .await?;
         let index = event
             .sequence_number
             .checked_sub(commitment.seq_start)
             .and_then(|i| usize::try_from(i).ok())
             .ok_or_else(|| EngineError::Internal("commitment does not cover the event".into()))?;
-        let proof = tokio::task::spawn_blocking(move || inclusion_proof(&leaves, index))
-            .await
-            .map_err(|e| EngineError::Internal(format!("proof task: {e}")))?
+        let key = (event.stream, commitment.seq_end);
+        let tree = match self.proof_trees.get(&key) {
+            Some(tree) => tree,
+            None => {
+                let leaves = self
+                    .store
+                    .leaf_hashes(event.stream, commitment.seq_start, commitment.seq_end)
+                    .await?;
+                let tree = tokio::task::spawn_blocking(move || MerkleTree::build(leaves))
+                    .await
+                    .map_err(|e| EngineError::Internal(format!("proof task: {e}")))?
+                    .map_err(|e| EngineError::Internal(format!("building proof tree: {e}")))?;
+                if tree.root() != commitment.merkle_root {
+                    return Err(EngineError::Internal(format!(
+                        "stored events {}..={} do not hash to their commitment's root",
+                        commitment.seq_start, commitment.seq_end
+                    )));
+                }
+                let tree = Arc::new(tree);
+                self.proof_trees.insert(key, Arc::clone(&tree));
+                tree
+            }
+        };
+        let proof = tree
+            .proof(index)
             .map_err(|e| EngineError::Internal(format!("building proof: {e}")))?;
         Ok(InclusionProof {
             event_id,

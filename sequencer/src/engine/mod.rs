@@ -12,6 +12,7 @@
 mod commit;
 mod ingest;
 mod keys;
+mod proof_cache;
 mod read;
 mod resolve;
 
@@ -160,6 +161,8 @@ pub struct Sequencer {
     config: SequencerConfig,
     live: broadcast::Sender<Arc<StoredEvent>>,
     commit_lock: Mutex<()>,
+    /// Trees of recently proven commitments.
+    proof_trees: proof_cache::ProofCache,
 }
 
 impl std::fmt::Debug for Sequencer {
@@ -181,6 +184,7 @@ impl Sequencer {
             config,
             live,
             commit_lock: Mutex::new(()),
+            proof_trees: proof_cache::ProofCache::default(),
         }
     }
 
