@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use agent_types::IAgentRegistry::{self, AgentParams, AgentStatus, IAgentRegistryInstance};
+use blueprint_sdk::alloy::contract::{CallBuilder, CallDecoder};
 use blueprint_sdk::alloy::network::EthereumWallet;
 use blueprint_sdk::alloy::primitives::{keccak256, Address, B256};
 use blueprint_sdk::alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -101,14 +102,17 @@ impl RegistryClient {
         keccak256(public_key)
     }
 
-    async fn confirm<C>(
-        &self,
-        call: &'static str,
-        builder: blueprint_sdk::alloy::contract::CallBuilder<&DynProvider, C>,
-    ) -> Result<(), RegistryError>
+    /// Sends one registry transaction from a fresh signer (see [`Self::signer`]) and waits for
+    /// its receipt; `make` builds the call on that signer.
+    async fn send<C, F>(&self, call: &'static str, make: F) -> Result<(), RegistryError>
     where
-        C: blueprint_sdk::alloy::contract::CallDecoder,
+        C: CallDecoder,
+        F: for<'a> FnOnce(
+            &'a IAgentRegistryInstance<DynProvider>,
+        ) -> CallBuilder<&'a DynProvider, C>,
     {
+        let signer = self.signer();
+        let builder = make(&signer);
         // A result submission from the same key may take the nonce between our read and our
         // send; such a transaction is refused before it is mined, so sending again is safe.
         let mut attempt = 0;
@@ -157,26 +161,21 @@ impl RegistryClient {
         match status {
             AgentStatus::None | AgentStatus::Exited => {
                 let key: B256 = a.public_key.into();
-                let signer = self.signer();
-                self.confirm(
-                    "register",
-                    signer.register(key, a.service_id, self.operator, params, self.ttl),
-                )
+                self.send("register", |r| {
+                    r.register(key, a.service_id, self.operator, params, self.ttl)
+                })
                 .await?;
             }
             AgentStatus::Jailed => return Err(RegistryError::Jailed(id)),
             AgentStatus::Expired => {
                 // Revive first (an update does not), then refresh the fields.
-                let signer = self.signer();
-                self.confirm("heartbeat", signer.heartbeat(id, self.ttl))
+                self.send("heartbeat", |r| r.heartbeat(id, self.ttl))
                     .await?;
-                let signer = self.signer();
-                self.confirm("update", signer.update(id, params)).await?;
+                self.send("update", |r| r.update(id, params)).await?;
             }
             _ => {
                 // Live: refresh the fields; the sweep's keep-alive extends the expiry.
-                let signer = self.signer();
-                self.confirm("update", signer.update(id, params)).await?;
+                self.send("update", |r| r.update(id, params)).await?;
             }
         }
         tracing::info!(agent_id = %id, service_id = a.service_id, "agent announced in the registry");
@@ -207,8 +206,7 @@ impl RegistryClient {
         if rec.expiresAt.saturating_sub(now) > self.ttl / 2 {
             return Ok(KeepAlive::Fresh);
         }
-        let signer = self.signer();
-        self.confirm("heartbeat", signer.heartbeat(id, self.ttl))
+        self.send("heartbeat", |r| r.heartbeat(id, self.ttl))
             .await?;
         Ok(KeepAlive::Renewed)
     }
@@ -223,8 +221,7 @@ impl RegistryClient {
             .await
             .map_err(call_err("statusOf"))?;
         if matches!(status, AgentStatus::Active | AgentStatus::Expired) {
-            let signer = self.signer();
-            self.confirm("exit", signer.exit(id)).await?;
+            self.send("exit", |r| r.exit(id)).await?;
         }
         Ok(())
     }
