@@ -221,13 +221,17 @@ async fn main() -> Result<()> {
         http.push(t.elapsed());
         anyhow::ensure!(body.is_object(), "proof body");
     }
-    engine.sort();
+    // The first proof of a commitment reads and hashes its leaves; later ones use the kept tree.
+    let cold = engine.first().copied().unwrap_or_default();
+    let mut warm: Vec<Duration> = engine.iter().skip(1).copied().collect();
+    warm.sort();
     http.sort();
     println!(
-        "inclusion proof in a {}-event commitment: engine p50 {:.1} ms p99 {:.1} ms; HTTP p50 {:.1} ms p99 {:.1} ms ({} proofs)",
+        "inclusion proof in a {}-event commitment: first (builds the tree) {:.0} ms; then engine p50 {:.2} ms p99 {:.2} ms; HTTP p50 {:.2} ms p99 {:.2} ms ({} proofs)",
         commitment.leaf_count,
-        percentile(&engine, 50).as_secs_f64() * 1e3,
-        percentile(&engine, 99).as_secs_f64() * 1e3,
+        cold.as_secs_f64() * 1e3,
+        percentile(&warm, 50).as_secs_f64() * 1e3,
+        percentile(&warm, 99).as_secs_f64() * 1e3,
         percentile(&http, 50).as_secs_f64() * 1e3,
         percentile(&http, 99).as_secs_f64() * 1e3,
         engine.len()
