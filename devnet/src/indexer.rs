@@ -57,6 +57,9 @@ impl IndexerProcess {
                 &format!("{:#x}", self.registry),
             ])
             .args(["--confirmations", "1", "--poll-ms", "500"])
+            // Verified manifests survive a restart (the index still checks each one).
+            .arg("--cache-dir")
+            .arg(self.log.with_file_name("index-manifests"))
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))

@@ -108,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let (b, f) = (median(&mut bare.clone()), median(&mut full.clone()));
     summary("sidecar exec call (bare)", bare);
-    summary("EXEC job (check + exec + commit)", full);
+    summary("EXEC job (record + exec + commit)", full);
     println!(
         "EXEC job overhead over the sidecar call: {:.1} ms at p50 ({:.2}x)",
         (f.as_secs_f64() - b.as_secs_f64()) * 1e3,

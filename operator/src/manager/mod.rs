@@ -20,7 +20,7 @@ use crate::attestation::{AttestationError, AttestationProvider};
 use crate::sandbox::{DockerRuntime, RuntimeError, SpecError};
 use crate::settings::Settings;
 use crate::sidecar_client::{SidecarClient, SidecarError};
-use crate::state::{now_secs, SandboxRecord, StateError, StateStore};
+use crate::state::{now_secs, Desired, SandboxRecord, StateError, StateStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManagerError {
@@ -173,15 +173,35 @@ impl SandboxManager {
         Ok(self.client(&rec))
     }
 
-    /// Runs `call` against the service's sidecar. When the sidecar cannot even be connected to
-    /// (container died behind our back), the sandbox is checked, restarted or recreated, and
-    /// the call is made once more; nothing ran the first time, so retrying is safe.
+    /// A client for a sandbox whose record says it runs, without asking Docker; `None` when
+    /// there is no record or the sandbox is meant to be stopped (then [`Self::client_for`]).
+    async fn client_if_running(
+        &self,
+        service_id: u64,
+    ) -> Result<Option<SidecarClient>, ManagerError> {
+        let _lock = self.lock(service_id).await;
+        Ok(self
+            .store
+            .get(service_id)?
+            .filter(|rec| rec.desired == Desired::Running && rec.container_id.is_some())
+            .map(|rec| self.client(&rec)))
+    }
+
+    /// Runs `call` against the service's sidecar. The record is trusted first (no Docker round
+    /// trip per job: a running job also keeps the idle policy from stopping the sandbox); when
+    /// the sidecar cannot even be connected to (container died or was stopped behind our
+    /// back), the sandbox is checked, restarted or recreated, and the call is made once more;
+    /// nothing ran the first time, so retrying is safe. A port taken over by something else
+    /// does not hold the sandbox's token, so a stale record cannot reach a wrong sidecar.
     pub async fn with_sidecar<T, F, Fut>(&self, service_id: u64, call: F) -> Result<T, ManagerError>
     where
         F: Fn(SidecarClient) -> Fut,
         Fut: std::future::Future<Output = Result<T, SidecarError>>,
     {
-        let client = self.client_for(service_id).await?;
+        let client = match self.client_if_running(service_id).await? {
+            Some(client) => client,
+            None => self.client_for(service_id).await?,
+        };
         match call(client).await {
             Err(SidecarError::Unreachable { connect: true, .. }) => {
                 tracing::warn!(
