@@ -24,7 +24,13 @@ ves_login_ok() {
   PGPASSWORD=ves "$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U ves -d ves_test -XAtqc 'SELECT 1' >/dev/null 2>&1
 }
 
-if ves_login_ok; then info "PostgreSQL answers on 127.0.0.1:$PORT (role ves, database ves_test)"; exit 0; fi
+ssl_on() {
+  [ "$(PGPASSWORD=ves "$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U ves -d ves_test -XAtqc 'SHOW ssl' 2>/dev/null)" = on ]
+}
+
+if ves_login_ok && ssl_on && [ -s "$CACHE_DIR/pg-ca.crt" ]; then
+  info "PostgreSQL answers on 127.0.0.1:$PORT (role ves, database ves_test, TLS on)"; exit 0
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
   OWNER=postgres
@@ -91,4 +97,39 @@ if [ "$(su_psql -c "SELECT 1 FROM pg_database WHERE datname = 'ves_test'")" != 1
   su_psql -c "CREATE DATABASE ves_test OWNER ves"
 fi
 ves_login_ok || die "role ves cannot log in to ves_test on 127.0.0.1:$PORT"
-info "PostgreSQL ready: postgres://ves:ves@127.0.0.1:$PORT/ves_test"
+
+# TLS for the tests of encrypted connections: a private CA and a server certificate for
+# 127.0.0.1/localhost (made once, kept with the cluster); the CA certificate is copied to
+# $CACHE_DIR/pg-ca.crt for the tests (sslmode=verify-full). SSL settings take effect on reload.
+TLS="$PG_DIR/tls"
+if [ ! -s "$TLS/server.crt" ] || [ ! -s "$TLS/server.key" ] || [ ! -s "$TLS/ca.crt" ]; then
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+  info "making a private CA and a server certificate for PostgreSQL in $TLS"
+  as_owner mkdir -p "$TLS"
+  work="$(mktemp -d)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=agent-instance test CA" \
+    -keyout "$work/ca.key" -out "$work/ca.crt" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || die "openssl: CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$work/server.key" -out "$work/server.csr" >/dev/null 2>&1 || die "openssl: CSR"
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$work/ext"
+  openssl x509 -req -in "$work/server.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" \
+    -CAcreateserial -days 3650 -extfile "$work/ext" -out "$work/server.crt" >/dev/null 2>&1 \
+    || die "openssl: server certificate"
+  install -m 0644 "$work/ca.crt" "$TLS/ca.crt"
+  install -m 0644 "$work/server.crt" "$TLS/server.crt"
+  install -m 0600 "$work/server.key" "$TLS/server.key"
+  if [ "$(id -u)" -eq 0 ]; then chown -R "$OWNER": "$TLS"; fi
+  rm -rf "$work"
+fi
+if [ "$(su_psql -c 'SHOW ssl')" != on ]; then
+  su_psql -c "ALTER SYSTEM SET ssl_cert_file = '$TLS/server.crt'"
+  su_psql -c "ALTER SYSTEM SET ssl_key_file = '$TLS/server.key'"
+  su_psql -c "ALTER SYSTEM SET ssl = on"
+  su_psql -c "SELECT pg_reload_conf()" >/dev/null
+  for _ in $(seq 1 20); do [ "$(su_psql -c 'SHOW ssl')" = on ] && break; sleep 0.25; done
+  [ "$(su_psql -c 'SHOW ssl')" = on ] || { tail -20 "$LOG" >&2; die "PostgreSQL did not turn TLS on"; }
+fi
+mkdir -p "$CACHE_DIR"
+cp "$TLS/ca.crt" "$CACHE_DIR/pg-ca.crt"
+info "PostgreSQL ready: postgres://ves:ves@127.0.0.1:$PORT/ves_test (TLS: CA $CACHE_DIR/pg-ca.crt)"

@@ -11,6 +11,7 @@ SANDBOX_IMAGE="$(sandbox_image)"; export SANDBOX_IMAGE
 [ -n "$SANDBOX_IMAGE" ] || die "no sandbox image was built"
 
 export VES_TEST_DATABASE_URL="${VES_TEST_DATABASE_URL:-postgres://ves:ves@127.0.0.1:${VES_PG_PORT:-55432}/ves_test}"  # script/postgres-up.sh
+export VES_TEST_PG_CA="${VES_TEST_PG_CA:-$CACHE_DIR/pg-ca.crt}"  # script/postgres-up.sh (TLS tests)
 results="$LOG_DIR/test-results.txt"; : >"$results"
 t0=$(date +%s)
 
