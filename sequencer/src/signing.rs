@@ -132,15 +132,11 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), BatchVerifyError> {
             .entry(item.public_key.to_bytes())
             .or_insert_with(|| KeyVerifier::new(item.public_key));
     }
-    let valid = crate::parallel::map(
-        items,
-        |item| {
-            verifiers
-                .get(&item.public_key.to_bytes())
-                .is_some_and(|v| v.verify(&item.message.0, &item.signature))
-        },
-        |_| false,
-    );
+    let valid = crate::parallel::map(items, |item| {
+        verifiers
+            .get(&item.public_key.to_bytes())
+            .is_some_and(|v| v.verify(&item.message.0, &item.signature))
+    });
     let bad: Vec<usize> = valid
         .iter()
         .enumerate()

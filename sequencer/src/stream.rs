@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::domain;
 use crate::encoding::{domain_hash, serde_uuid, Hash32, Preimage};
 use crate::error::CommitmentError;
-use crate::merkle::merkle_root;
+use crate::merkle::{merkle_root, MerkleTree};
 
 /// `SHA256("VES_STREAM_V1" || UUID tenant || UUID store)`.
 pub fn stream_id(tenant_id: &Uuid, store_id: &Uuid) -> Hash32 {
@@ -81,6 +81,36 @@ impl Commitment {
         seq_start: u64,
         leaves: &[Hash32],
     ) -> Result<Self, CommitmentError> {
+        let root = merkle_root(leaves);
+        Self::with_root(tenant_id, store_id, prev, seq_start, leaves.len(), root)
+    }
+
+    /// [`Self::build`] over a tree already built from the leaves (kept to answer proofs).
+    pub fn over_tree(
+        tenant_id: Uuid,
+        store_id: Uuid,
+        prev: Option<&Commitment>,
+        seq_start: u64,
+        tree: &MerkleTree,
+    ) -> Result<Self, CommitmentError> {
+        Self::with_root(
+            tenant_id,
+            store_id,
+            prev,
+            seq_start,
+            tree.leaf_count(),
+            tree.root(),
+        )
+    }
+
+    fn with_root(
+        tenant_id: Uuid,
+        store_id: Uuid,
+        prev: Option<&Commitment>,
+        seq_start: u64,
+        leaf_count: usize,
+        root: Hash32,
+    ) -> Result<Self, CommitmentError> {
         let (expected_start, prev_state_root) = successor_of(prev, &tenant_id, &store_id)?;
         if seq_start != expected_start {
             return Err(CommitmentError::NotContiguous {
@@ -88,11 +118,11 @@ impl Commitment {
                 actual: seq_start,
             });
         }
-        if leaves.is_empty() {
+        if leaf_count == 0 {
             return Err(CommitmentError::EmptyRange);
         }
-        let leaf_count = u32::try_from(leaves.len())
-            .map_err(|_| crate::error::MerkleError::TooManyLeaves(leaves.len()))?;
+        let leaf_count = u32::try_from(leaf_count)
+            .map_err(|_| crate::error::MerkleError::TooManyLeaves(leaf_count))?;
         let seq_end = seq_start.checked_add(u64::from(leaf_count) - 1).ok_or(
             CommitmentError::LeafCountMismatch {
                 seq_start,
@@ -100,7 +130,6 @@ impl Commitment {
                 leaf_count: u64::from(leaf_count),
             },
         )?;
-        let root = merkle_root(leaves);
         let sid = stream_id(&tenant_id, &store_id);
         Ok(Self {
             tenant_id,

@@ -108,14 +108,16 @@ impl Sequencer {
             ));
         }
         let leaves = self.store.leaf_hashes(stream, start, end).await?;
-        let commitment = tokio::task::spawn_blocking(move || {
-            Commitment::build(
+        let (commitment, tree) = tokio::task::spawn_blocking(move || {
+            let tree = MerkleTree::build(leaves)?;
+            let commitment = Commitment::over_tree(
                 stream.tenant_id,
                 stream.store_id,
                 prev.as_ref(),
                 start,
-                &leaves,
-            )
+                &tree,
+            )?;
+            Ok::<_, VesError>((commitment, tree))
         })
         .await
         .map_err(|e| EngineError::Internal(format!("commit task: {e}")))?
@@ -129,6 +131,9 @@ impl Sequencer {
                 }
                 other => EngineError::Store(other),
             })?;
+        // Proofs against this commitment need the same tree: keep it.
+        self.proof_trees
+            .insert((stream, commitment.seq_end), Arc::new(tree));
         Ok(commitment)
     }
 

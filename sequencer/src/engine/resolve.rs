@@ -217,12 +217,7 @@ impl IngestBatch {
             });
         }
 
-        let receipts = parallel::map(
-            &accepted,
-            |a| issuer.issue(&a.subject, sequenced_at),
-            // Never used: issuing cannot panic; signing again on this thread is the same.
-            |a| issuer.issue(&a.subject, sequenced_at),
-        );
+        let receipts = parallel::map(&accepted, |a| issuer.issue(&a.subject, sequenced_at));
         let outcomes = slots
             .into_iter()
             .map(|slot| match slot {
