@@ -1,5 +1,6 @@
-//! The Merkle trees of recently proven commitments, so that a burst of proofs against one
-//! commitment (a verifier checking a whole log) reads and hashes its leaves once.
+//! The Merkle trees of recent commitments (kept by `commit`, or rebuilt by the first proof
+//! after a restart), so that proofs against a commitment (a verifier checking a whole log)
+//! never read and hash its leaves again.
 //!
 //! Bounded by total leaves (a tree takes about 64 bytes per leaf); the least recently used
 //! tree goes first. A commitment never changes once stored, so an entry is never stale.
